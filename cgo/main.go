@@ -1,0 +1,237 @@
+// Command cgo is jetliner's C ABI, built with -buildmode=c-shared. It is the only
+// code that knows about C. Every exported function returns a malloc'd JSON string
+// the caller frees with jl_free: {"ok": true, ...} or {"ok": false, "error": {...}}.
+// No panic crosses the boundary: each entry point recovers and reports it.
+package main
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include "arrow_c.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/cdata"
+
+	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/scan"
+)
+
+func main() {}
+
+// handle is one open scan and what the C side may ask about it.
+type handle struct {
+	mu      sync.Mutex
+	scan    *scan.Scan
+	lastErr error
+}
+
+var (
+	handlesMu  sync.Mutex
+	handles    = map[uint64]*handle{}
+	nextHandle uint64
+)
+
+func lookup(id uint64) (*handle, error) {
+	handlesMu.Lock()
+	defer handlesMu.Unlock()
+	h, ok := handles[id]
+	if !ok {
+		return nil, jerr.New(jerr.Config, "the reader is closed")
+	}
+	return h, nil
+}
+
+// errorJSON is the structured error the Python package turns into an exception.
+type errorJSON struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	Path    string `json:"path,omitempty"`
+	Block   *int64 `json:"block_index"`
+	Record  *int64 `json:"record_index"`
+	Offset  *int64 `json:"file_offset"`
+}
+
+func toErrorJSON(err error) errorJSON {
+	e := jerr.As(err)
+	msg := e.Message
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	opt := func(v int64) *int64 {
+		if v < 0 {
+			return nil
+		}
+		return &v
+	}
+	return errorJSON{Kind: string(e.Kind), Message: msg, Path: e.Path,
+		Block: opt(e.Block), Record: opt(e.Record), Offset: opt(e.Offset)}
+}
+
+// reply renders a result as a C string.
+func reply(payload map[string]any, err error) *C.char {
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	if err != nil {
+		payload = map[string]any{"ok": false, "error": toErrorJSON(err)}
+	} else {
+		payload["ok"] = true
+	}
+	b, mErr := json.Marshal(payload)
+	if mErr != nil {
+		b = []byte(`{"ok": false, "error": {"kind": "InternalError", "message": "cannot encode reply"}}`)
+	}
+	return C.CString(string(b))
+}
+
+// guard turns a panic into an InternalError reply.
+func guard(out **C.char) {
+	if p := recover(); p != nil {
+		*out = reply(nil, jerr.New(jerr.Internal, "internal error: %v", p))
+	}
+}
+
+//export jl_free
+func jl_free(p *C.char) { C.free(unsafe.Pointer(p)) }
+
+//export jl_allocated_bytes
+func jl_allocated_bytes() C.int64_t { return C.int64_t(allocator.live.Load()) }
+
+//export jl_scan_open
+func jl_scan_open(optionsJSON *C.char) (out *C.char) {
+	defer guard(&out)
+	opts, err := parseOptions([]byte(C.GoString(optionsJSON)))
+	if err != nil {
+		return reply(nil, err)
+	}
+	s, err := scan.Open(context.Background(), opts, allocator)
+	if err != nil {
+		return reply(nil, err)
+	}
+	handlesMu.Lock()
+	nextHandle++
+	id := nextHandle
+	handles[id] = &handle{scan: s}
+	handlesMu.Unlock()
+	return reply(map[string]any{
+		"handle":      id,
+		"avro_schema": s.AvroSchema(),
+		"files":       s.Files(),
+	}, nil)
+}
+
+//export jl_scan_schema
+func jl_scan_schema(id C.uint64_t, out *C.struct_ArrowSchema) (res *C.char) {
+	defer guard(&res)
+	h, err := lookup(uint64(id))
+	if err != nil {
+		return reply(nil, err)
+	}
+	cdata.ExportArrowSchema(h.scan.Schema(), (*cdata.CArrowSchema)(unsafe.Pointer(out)))
+	return reply(nil, nil)
+}
+
+//export jl_scan_stream
+func jl_scan_stream(id C.uint64_t, out *C.struct_ArrowArrayStream) (res *C.char) {
+	defer guard(&res)
+	h, err := lookup(uint64(id))
+	if err != nil {
+		return reply(nil, err)
+	}
+	cdata.ExportRecordReader(&recordReader{h: h, refs: 1}, (*cdata.CArrowArrayStream)(unsafe.Pointer(out)))
+	return reply(nil, nil)
+}
+
+//export jl_scan_stats
+func jl_scan_stats(id C.uint64_t) (res *C.char) {
+	defer guard(&res)
+	h, err := lookup(uint64(id))
+	if err != nil {
+		return reply(nil, err)
+	}
+	h.mu.Lock()
+	last := h.lastErr
+	h.mu.Unlock()
+	payload := map[string]any{"stats": h.scan.Stats(), "errors": h.scan.Errors()}
+	if last != nil {
+		payload["last_error"] = toErrorJSON(last)
+	}
+	return reply(payload, nil)
+}
+
+//export jl_scan_close
+func jl_scan_close(id C.uint64_t) (res *C.char) {
+	defer guard(&res)
+	handlesMu.Lock()
+	h, ok := handles[uint64(id)]
+	delete(handles, uint64(id))
+	handlesMu.Unlock()
+	if ok {
+		h.mu.Lock()
+		h.scan.Close()
+		h.mu.Unlock()
+	}
+	return reply(nil, nil)
+}
+
+// recordReader adapts a scan to arrow's RecordReader for ExportRecordReader. The
+// handle's mutex makes Next and Close safe to call from different threads.
+type recordReader struct {
+	h    *handle
+	refs int64
+	rec  arrow.Record
+	err  error
+}
+
+func (r *recordReader) Retain() { r.refs++ }
+func (r *recordReader) Release() {
+	r.refs--
+	if r.refs == 0 && r.rec != nil {
+		r.rec.Release()
+		r.rec = nil
+	}
+}
+func (r *recordReader) Schema() *arrow.Schema { return r.h.scan.Schema() }
+func (r *recordReader) Record() arrow.Record  { return r.rec }
+func (r *recordReader) Err() error            { return r.err }
+
+func (r *recordReader) Next() (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.fail(jerr.New(jerr.Internal, "internal error: %v", p))
+			ok = false
+		}
+	}()
+	if r.rec != nil {
+		r.rec.Release()
+		r.rec = nil
+	}
+	r.h.mu.Lock()
+	defer r.h.mu.Unlock()
+	rec, err := r.h.scan.Next()
+	if errors.Is(err, io.EOF) {
+		return false
+	}
+	if err != nil {
+		r.fail(err)
+		return false
+	}
+	r.rec = rec
+	return true
+}
+
+func (r *recordReader) fail(err error) {
+	r.err = fmt.Errorf("%s", toErrorJSON(err).Message)
+	r.h.lastErr = err
+}

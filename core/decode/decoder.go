@@ -1,0 +1,152 @@
+package decode
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/jetliner/jetliner/core/schema"
+)
+
+// step is one top-level field in wire order: decoded into a column or skipped.
+type step struct {
+	col  column
+	skip func(*reader)
+}
+
+// Decoder decodes the records of a file's blocks into the selected columns. It
+// accumulates rows across blocks until Finish hands them over as Arrow arrays. A
+// Decoder is not safe for concurrent use; make one per goroutine.
+type Decoder struct {
+	cols   []column // selected columns, in output order
+	fields []arrow.Field
+	steps  []step // every top-level field, in wire order
+	rows   int
+	saved  int
+}
+
+// New compiles a decoder for the columns of s at positions selected (in that
+// output order). Unselected columns are skipped without allocating.
+func New(s *schema.Schema, selected []int, alloc memory.Allocator) *Decoder {
+	d := &Decoder{}
+	colAt := map[int]column{}
+	for _, i := range selected {
+		c := newColumn(s.Columns[i], alloc)
+		colAt[i] = c
+		d.cols = append(d.cols, c)
+		d.fields = append(d.fields, s.Field(i))
+	}
+	var pendingSkips []*schema.Node
+	flush := func() {
+		if len(pendingSkips) > 0 {
+			// Adjacent unselected fields become one skipper: one call per record
+			// for the whole run instead of one per field.
+			d.steps = append(d.steps, step{skip: seqSkipper(pendingSkips)})
+			pendingSkips = nil
+		}
+	}
+	for i, n := range s.Columns {
+		if c, ok := colAt[i]; ok {
+			flush()
+			d.steps = append(d.steps, step{col: c})
+		} else {
+			pendingSkips = append(pendingSkips, n)
+		}
+	}
+	flush()
+	return d
+}
+
+// Fields are the Arrow fields of the selected columns.
+func (d *Decoder) Fields() []arrow.Field { return d.fields }
+
+// Rows is the number of rows accumulated since the last Finish.
+func (d *Decoder) Rows() int { return d.rows }
+
+// Reserve makes room for n more rows in every top-level column.
+func (d *Decoder) Reserve(n int) {
+	for _, c := range d.cols {
+		c.reserve(n)
+	}
+}
+
+// RecordError is a failure to decode one record of a block.
+type RecordError struct {
+	Record int64 // index of the record within the block
+	Err    error
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Record, e.Err) }
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Decode decodes up to n records from data, the decompressed contents of a block
+// holding count records (n < count when only the first rows are wanted). When all
+// count records are decoded, data must be used up exactly: leftover bytes mean the
+// data does not match the schema. On error the rows of this call are rolled back.
+func (d *Decoder) Decode(data []byte, count, n int64) error {
+	d.mark()
+	r := reader{buf: data}
+	for i := int64(0); i < n; i++ {
+		for _, s := range d.steps {
+			if s.col != nil {
+				s.col.decode(&r)
+			} else {
+				s.skip(&r)
+			}
+		}
+		if r.err != nil {
+			d.rollback()
+			return &RecordError{Record: i, Err: r.err}
+		}
+		d.rows++
+	}
+	if n == count && r.pos != len(r.buf) {
+		d.rollback()
+		return &RecordError{Record: count - 1, Err: fmt.Errorf("%d bytes left over after the block's last record", len(r.buf)-r.pos)}
+	}
+	return nil
+}
+
+func (d *Decoder) mark() {
+	d.saved = d.rows
+	for _, c := range d.cols {
+		c.mark()
+	}
+}
+
+func (d *Decoder) rollback() {
+	d.rows = d.saved
+	for _, c := range d.cols {
+		c.rollback()
+	}
+}
+
+// Finish hands the accumulated rows over as one Arrow array per selected column
+// (the caller releases them) and starts afresh.
+func (d *Decoder) Finish() ([]arrow.ArrayData, int) {
+	out := make([]arrow.ArrayData, len(d.cols))
+	for i, c := range d.cols {
+		out[i] = c.finish()
+	}
+	n := d.rows
+	d.rows = 0
+	return out, n
+}
+
+// Release frees everything accumulated and not yet finished.
+func (d *Decoder) Release() {
+	for _, c := range d.cols {
+		c.release()
+	}
+	d.rows = 0
+}
+
+// MinRecordSize is the fewest bytes one record of s can take on the wire.
+func MinRecordSize(s *schema.Schema) int {
+	total := 0
+	for _, c := range s.Columns {
+		total += minSize(c)
+	}
+	return total
+}

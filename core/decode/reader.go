@@ -1,0 +1,167 @@
+package decode
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// reader reads Avro binary values from one decompressed block. Errors are sticky,
+// like bufio.Scanner's: the first one is kept, the position jumps to the end so
+// every later read fails fast, and callers check err once per record rather than
+// after every value.
+type reader struct {
+	buf []byte
+	pos int
+	err error
+}
+
+var (
+	errShort    = errors.New("unexpected end of block data")
+	errVarint   = errors.New("malformed varint")
+	errNegative = errors.New("negative length")
+)
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.pos = len(r.buf)
+}
+
+func (r *reader) failf(format string, args ...any) { r.fail(fmt.Errorf(format, args...)) }
+
+// long reads a zigzag varint. The one-byte case is by far the most common, so it
+// gets its own branch ahead of the loop.
+func (r *reader) long() int64 {
+	if r.pos < len(r.buf) {
+		if b := r.buf[r.pos]; b < 0x80 {
+			r.pos++
+			return int64(b>>1) ^ -int64(b&1)
+		}
+	}
+	var u uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if r.pos >= len(r.buf) {
+			r.fail(errShort)
+			return 0
+		}
+		b := r.buf[r.pos]
+		r.pos++
+		u |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return int64(u>>1) ^ -int64(u&1)
+		}
+	}
+	r.fail(errVarint)
+	return 0
+}
+
+// int reads a long that must fit in 32 bits, as Avro ints do.
+func (r *reader) int() int32 {
+	v := r.long()
+	if v != int64(int32(v)) {
+		r.failf("int value %d out of 32-bit range", v)
+		return 0
+	}
+	return int32(v)
+}
+
+func (r *reader) boolean() bool {
+	if r.pos >= len(r.buf) {
+		r.fail(errShort)
+		return false
+	}
+	b := r.buf[r.pos]
+	r.pos++
+	if b > 1 {
+		r.failf("invalid boolean byte 0x%02x", b)
+	}
+	return b == 1
+}
+
+func (r *reader) float() float32 {
+	if len(r.buf)-r.pos < 4 {
+		r.fail(errShort)
+		return 0
+	}
+	v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf[r.pos:]))
+	r.pos += 4
+	return v
+}
+
+func (r *reader) double() float64 {
+	if len(r.buf)-r.pos < 8 {
+		r.fail(errShort)
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.buf[r.pos:]))
+	r.pos += 8
+	return v
+}
+
+// bytes reads a length-prefixed byte string. The result aliases the block buffer.
+func (r *reader) bytes() []byte {
+	n := r.long()
+	if n < 0 {
+		r.fail(errNegative)
+		return nil
+	}
+	if int64(len(r.buf)-r.pos) < n {
+		r.fail(errShort)
+		return nil
+	}
+	b := r.buf[r.pos : r.pos+int(n)]
+	r.pos += int(n)
+	return b
+}
+
+// fixed reads n raw bytes. The result aliases the block buffer.
+func (r *reader) fixed(n int) []byte {
+	if len(r.buf)-r.pos < n {
+		r.fail(errShort)
+		return nil
+	}
+	b := r.buf[r.pos : r.pos+n]
+	r.pos += n
+	return b
+}
+
+func (r *reader) skip(n int64) {
+	if n < 0 {
+		r.fail(errNegative)
+		return
+	}
+	if int64(len(r.buf)-r.pos) < n {
+		r.fail(errShort)
+		return
+	}
+	r.pos += int(n)
+}
+
+// blockCount reads the item count of one block of an array or map. A negative count
+// is followed by the block's size in bytes, which readers that decode may ignore.
+// minItem is the smallest encoding of one item; it bounds the count so that a
+// corrupt count cannot make us allocate far beyond the data we actually have.
+func (r *reader) blockCount(minItem int) int64 {
+	n := r.long()
+	if n < 0 {
+		if n == math.MinInt64 {
+			r.failf("invalid item count")
+			return 0
+		}
+		n = -n
+		r.long() // byte size of the block
+	}
+	left := int64(len(r.buf) - r.pos)
+	if minItem > 0 && n > left/int64(minItem) || minItem == 0 && n > maxZeroSizeItems {
+		r.failf("item count %d is impossible with %d bytes left", n, left)
+		return 0
+	}
+	return n
+}
+
+// maxZeroSizeItems caps arrays of zero-byte items (e.g. nulls), which the data
+// length cannot bound.
+const maxZeroSizeItems = 1 << 24

@@ -1,0 +1,79 @@
+// Package scan runs the read pipeline: it expands the sources, frames each file's
+// blocks on one goroutine, decompresses and decodes them on a pool of workers, and
+// hands Arrow record batches back in file order with the row index, file path,
+// n_rows and ignore_errors semantics of a plain sequential read.
+package scan
+
+import (
+	"runtime"
+
+	"github.com/jetliner/jetliner/core/jerr"
+)
+
+// Options is everything a scan can be told. The zero value is not valid; start from
+// DefaultOptions.
+type Options struct {
+	Sources          []string
+	Glob             bool
+	Columns          []string // nil: every column
+	NRows            int64    // < 0: no limit
+	RowIndexName     string
+	RowIndexOffset   int64
+	RowIndexType     string // "uint32" or "uint64", as Polars' with_row_index gives
+	IncludeFilePaths string
+	IgnoreErrors     bool
+	BatchSize        int
+	BufferBlocks     int
+	BufferBytes      int64
+	ReadChunkSize    int   // 0: automatic
+	MaxBlockSize     int64 // < 0: no cap
+	Storage          map[string]string
+	Workers          int // 0: one per CPU
+}
+
+// DefaultOptions are the defaults of API.md.
+func DefaultOptions() Options {
+	return Options{
+		Glob:         true,
+		NRows:        -1,
+		RowIndexType: "uint32",
+		BatchSize:    100_000,
+		BufferBlocks: 4,
+		BufferBytes:  64 << 20,
+		MaxBlockSize: 512 << 20,
+	}
+}
+
+const (
+	localChunkSize = 256 << 10
+	s3ChunkSize    = 4 << 20
+)
+
+// validate checks option values, so bad ones fail before any I/O.
+func (o *Options) validate() error {
+	bad := func(format string, args ...any) error { return jerr.New(jerr.Config, format, args...) }
+	switch {
+	case len(o.Sources) == 0:
+		return bad("no source given")
+	case o.BatchSize <= 0:
+		return bad("batch_size must be a positive integer, got %d", o.BatchSize)
+	case o.BufferBlocks <= 0:
+		return bad("buffer_blocks must be a positive integer, got %d", o.BufferBlocks)
+	case o.BufferBytes <= 0:
+		return bad("buffer_bytes must be a positive integer, got %d", o.BufferBytes)
+	case o.ReadChunkSize < 0:
+		return bad("read_chunk_size must be a positive integer or None, got %d", o.ReadChunkSize)
+	case o.MaxBlockSize == 0:
+		return bad("max_block_size must be a positive integer or None, got 0")
+	case o.RowIndexType != "uint32" && o.RowIndexType != "uint64":
+		return bad("row index type must be uint32 or uint64, got %q", o.RowIndexType)
+	case o.RowIndexOffset < 0:
+		return bad("row_index_offset must not be negative, got %d", o.RowIndexOffset)
+	case o.RowIndexName != "" && o.RowIndexName == o.IncludeFilePaths:
+		return bad("row_index_name and include_file_paths are both %q", o.RowIndexName)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jetliner/jetliner/core/codec"
+	"github.com/jetliner/jetliner/core/decode"
+	"github.com/jetliner/jetliner/core/jerr"
+)
+
+// workerState is what one decoding goroutine keeps between units: decompressors,
+// the decoder of the current file, and a scratch buffer for decompressed blocks.
+type workerState struct {
+	codecs  map[string]codec.Decompressor
+	file    *fileInfo
+	dec     *decode.Decoder
+	scratch []byte
+}
+
+func (s *Scan) worker() {
+	defer s.wg.Done()
+	st := &workerState{codecs: map[string]codec.Decompressor{}}
+	defer func() {
+		if st.dec != nil {
+			st.dec.Release()
+		}
+	}()
+	for u := range s.work {
+		s.process(u, st)
+		s.sem.release(int64(len(u.data)))
+		u.data, u.blocks = nil, nil
+		close(u.done)
+	}
+}
+
+// process decodes a unit's blocks into batches. A panic here is a bug; it is
+// reported as an internal error rather than taking the process down.
+func (s *Scan) process(u *unit, st *workerState) {
+	defer func() {
+		if p := recover(); p != nil {
+			if st.dec != nil {
+				st.dec.Release()
+			}
+			st.dec, st.file = nil, nil
+			u.err = jerr.New(jerr.Internal, "internal error while decoding: %v", p).WithPath(u.file.path)
+		}
+	}()
+	if st.file != u.file {
+		if st.dec != nil {
+			st.dec.Release()
+		}
+		st.file = u.file
+		st.dec = decode.New(u.file.schema, u.file.selected, s.alloc)
+	}
+	dc, ok := st.codecs[u.file.codec]
+	if !ok {
+		var err error
+		if dc, err = codec.New(u.file.codec); err != nil {
+			u.err = jerr.Wrap(jerr.Codec, err, "unsupported codec").WithPath(u.file.path)
+			return
+		}
+		st.codecs[u.file.codec] = dc
+	}
+	dec := st.dec
+	minRecord := int64(decode.MinRecordSize(u.file.schema))
+	var decoded int64
+	for _, b := range u.blocks {
+		if decoded >= u.limit {
+			break
+		}
+		if s.ctx.Err() != nil {
+			dec.Release()
+			u.err = jerr.New(jerr.Cancelled, "read cancelled")
+			return
+		}
+		data, err := dc.Decompress(st.scratch[:0], b.Data, s.opts.MaxBlockSize)
+		if dc.Name() != "null" {
+			st.scratch = data[:0] // keep the grown buffer; the null codec returns its input
+		}
+		if err != nil {
+			kind := "could not decompress block"
+			if errors.Is(err, codec.ErrTooLarge) {
+				kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
+			}
+			if s.blockFailed(u, jerr.Wrap(jerr.Codec, err, "%s", kind).WithPath(u.file.path).At(b.Index, -1, b.Offset)) {
+				return
+			}
+			continue
+		}
+		if minRecord > 0 && b.Count > int64(len(data))/minRecord {
+			e := jerr.New(jerr.Decode, "block claims %d records but holds only %d bytes", b.Count, len(data)).
+				WithPath(u.file.path).At(b.Index, -1, b.Offset)
+			if s.blockFailed(u, e) {
+				return
+			}
+			continue
+		}
+		take := min(b.Count, u.limit-decoded)
+		dec.Reserve(int(take))
+		if err := dec.Decode(data, b.Count, take); err != nil {
+			rec := int64(-1)
+			var re *decode.RecordError
+			if errors.As(err, &re) {
+				rec = re.Record
+				err = re.Err
+			}
+			e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
+			if s.blockFailed(u, e) {
+				return
+			}
+			continue
+		}
+		decoded += take
+		s.blocksDecoded.Add(1)
+		if dec.Rows() >= s.opts.BatchSize {
+			u.batches = append(u.batches, s.take(dec, u))
+		}
+	}
+	if dec.Rows() > 0 {
+		u.batches = append(u.batches, s.take(dec, u))
+	}
+	if short := u.limit - decoded; short > 0 {
+		s.deficit.Add(short)
+	}
+}
+
+func (s *Scan) take(dec *decode.Decoder, u *unit) batch {
+	cols, n := dec.Finish()
+	return batch{cols: cols, rows: n, file: u.file}
+}
+
+// blockFailed records a bad block. Under ignore_errors the block is skipped and
+// reading goes on; otherwise the rows decoded so far are delivered and the scan
+// stops with err. It returns true when the unit must stop.
+func (s *Scan) blockFailed(u *unit, err *jerr.Error) bool {
+	if s.opts.IgnoreErrors {
+		msg := err.Message
+		if err.Err != nil {
+			msg += ": " + err.Err.Error()
+		}
+		u.bad = append(u.bad, BadBlock{Kind: string(err.Kind), Block: err.Block, Record: err.Record,
+			Offset: err.Offset, Message: msg, Path: err.Path})
+		return false
+	}
+	u.err = err
+	return true
+}

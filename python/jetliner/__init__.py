@@ -1,0 +1,51 @@
+"""jetliner: read Avro files, local or on S3, into Polars, fast.
+
+The engine is written in Go and streams Arrow batches into Polars without copying.
+
+>>> import jetliner
+>>> df = jetliner.read_avro("data.avro")  # doctest: +SKIP
+>>> lf = jetliner.scan_avro("s3://bucket/events/*.avro")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._api import open, read_avro, read_avro_schema, scan, scan_avro
+from ._readers import AvroReader, MultiAvroReader
+from .exceptions import (
+    AuthenticationError,
+    BadBlockError,
+    CodecError,
+    ConfigurationError,
+    DecodeError,
+    FileNotFoundError,
+    InternalError,
+    JetlinerError,
+    ParseError,
+    PermissionError,
+    SchemaError,
+    SourceError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "AvroReader",
+    "BadBlockError",
+    "CodecError",
+    "ConfigurationError",
+    "DecodeError",
+    "FileNotFoundError",
+    "InternalError",
+    "JetlinerError",
+    "MultiAvroReader",
+    "ParseError",
+    "PermissionError",
+    "SchemaError",
+    "SourceError",
+    "open",
+    "read_avro",
+    "read_avro_schema",
+    "scan",
+    "scan_avro",
+]

@@ -1,0 +1,324 @@
+"""scan_avro, read_avro, read_avro_schema and open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import polars as pl
+from polars.io.plugins import register_io_source
+
+from . import _options
+from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._readers import AvroReader
+from ._scan import NativeScan
+from .exceptions import ConfigurationError
+
+# The most recent scan_avro read's engine counters, for tests that check pushdown.
+_last_scan_stats: dict[str, Any] = {}
+
+
+def scan_avro(
+    source: _options.Sources,
+    *,
+    n_rows: int | None = None,
+    row_index_name: str | None = None,
+    row_index_offset: int = 0,
+    glob: bool = True,
+    include_file_paths: str | None = None,
+    ignore_errors: bool = False,
+    storage_options: dict[str, str] | None = None,
+    buffer_blocks: int = DEFAULT_BUFFER_BLOCKS,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    read_chunk_size: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    **unknown: Any,
+) -> pl.LazyFrame:
+    """Lazily read Avro files into a LazyFrame.
+
+    The scan is a Polars IO plugin: the columns a query selects and a ``head()`` or
+    ``n_rows`` limit are pushed down into the reader, so unselected columns are
+    skipped without being decoded and reading stops as soon as enough rows are
+    there. Filters are applied to each batch as it arrives.
+
+    Parameters
+    ----------
+    source
+        A path, ``file://`` URL, ``s3://bucket/key`` URI or glob, or a list of them.
+        Globs support ``*``, ``?``, ``[...]``, ``{a,b}`` and ``**``.
+    n_rows
+        Stop after this many rows in total.
+    row_index_name
+        Add a row index column of this name as the first column.
+    row_index_offset
+        The first value of the row index.
+    glob
+        Expand glob patterns; ``False`` takes every path literally.
+    include_file_paths
+        Add a String column of this name with each row's source path or URI.
+    ignore_errors
+        Skip bad blocks (resynchronising on the next sync marker) instead of raising.
+    storage_options
+        S3 settings: ``aws_access_key_id``, ``aws_secret_access_key``,
+        ``aws_session_token``, ``region``, ``endpoint``, ``max_retries``.
+    buffer_blocks
+        How many blocks (decode units) may be read ahead of the decoder.
+    buffer_bytes
+        Cap on the compressed bytes held by read-ahead.
+    read_chunk_size
+        I/O request size in bytes; ``None`` chooses one for the source.
+    batch_size
+        Target rows per batch.
+    max_block_size
+        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+
+    Returns
+    -------
+    LazyFrame
+
+    Examples
+    --------
+    >>> lf = jetliner.scan_avro("events/*.avro")  # doctest: +SKIP
+    >>> lf.select("user_id", "amount").filter(pl.col("amount") > 100).head(10).collect()  # doctest: +SKIP
+    """
+    _options.reject_unknown("scan_avro", unknown)
+    sources = _options.normalize_sources(source)
+    base = dict(
+        n_rows=n_rows,
+        row_index_name=row_index_name,
+        row_index_offset=row_index_offset,
+        glob=glob,
+        include_file_paths=include_file_paths,
+        ignore_errors=ignore_errors,
+        storage_options=storage_options,
+        buffer_blocks=buffer_blocks,
+        buffer_bytes=buffer_bytes,
+        read_chunk_size=read_chunk_size,
+        batch_size=batch_size,
+        max_block_size=max_block_size,
+    )
+    _options.build(sources, **base)  # fail on bad options now, not at collect()
+    generated = {row_index_name, include_file_paths} - {None}
+    schema_cache: list[pl.Schema] = []
+
+    def schema() -> pl.Schema:
+        if not schema_cache:
+            scan = NativeScan(_options.build(sources, **base))
+            schema_cache.append(scan.polars_schema)
+            scan.close()
+        return schema_cache[0]
+
+    def source_fn(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows_hint: int | None,
+        batch_size_hint: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        opts = dict(base)
+        if with_columns is not None:
+            opts["columns"] = [c for c in with_columns if c not in generated]
+            if row_index_name is not None and row_index_name not in with_columns:
+                opts["row_index_name"] = None
+            if include_file_paths is not None and include_file_paths not in with_columns:
+                opts["include_file_paths"] = None
+        if n_rows_hint is not None:
+            opts["n_rows"] = n_rows_hint if n_rows is None else min(n_rows, n_rows_hint)
+        scan = NativeScan(_options.build(sources, **opts))
+        try:
+            while (df := scan.next_batch()) is not None:
+                if with_columns is not None and df.columns != with_columns:
+                    df = df.select(with_columns)
+                if predicate is not None:
+                    df = df.filter(predicate)
+                yield df
+        finally:
+            _last_scan_stats.clear()
+            _last_scan_stats.update(scan.stats()["stats"])
+            scan.close()
+
+    return register_io_source(source_fn, schema=schema, explain_name="jetliner")
+
+
+scan = scan_avro
+
+
+def read_avro(
+    source: _options.Sources,
+    *,
+    columns: Sequence[str] | Sequence[int] | None = None,
+    n_rows: int | None = None,
+    row_index_name: str | None = None,
+    row_index_offset: int = 0,
+    glob: bool = True,
+    include_file_paths: str | None = None,
+    ignore_errors: bool = False,
+    storage_options: dict[str, str] | None = None,
+    buffer_blocks: int = DEFAULT_BUFFER_BLOCKS,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    read_chunk_size: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    **unknown: Any,
+) -> pl.DataFrame:
+    """Read Avro files into a DataFrame.
+
+    Parameters
+    ----------
+    source
+        A path, ``file://`` URL, ``s3://bucket/key`` URI or glob, or a list of them.
+    columns
+        Read only these columns, by name or by 0-based position. Unselected
+        columns are skipped while decoding.
+    **options
+        ``n_rows``, ``row_index_name``, ``row_index_offset``, ``glob``,
+        ``include_file_paths``, ``ignore_errors``, ``storage_options``,
+        ``buffer_blocks``, ``buffer_bytes``, ``read_chunk_size``, ``batch_size`` and
+        ``max_block_size``, as in :func:`scan_avro`.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> df = jetliner.read_avro("data.avro", columns=["id", "name"])  # doctest: +SKIP
+    """
+    _options.reject_unknown("read_avro", unknown)
+    sources = _options.normalize_sources(source)
+    opts = dict(
+        n_rows=n_rows,
+        row_index_name=row_index_name,
+        row_index_offset=row_index_offset,
+        glob=glob,
+        include_file_paths=include_file_paths,
+        ignore_errors=ignore_errors,
+        storage_options=storage_options,
+        buffer_blocks=buffer_blocks,
+        buffer_bytes=buffer_bytes,
+        read_chunk_size=read_chunk_size,
+        batch_size=batch_size,
+        max_block_size=max_block_size,
+    )
+    names = _column_names(sources, columns, opts)
+    scan = NativeScan(_options.build(sources, columns=names, **opts))
+    try:
+        frames = []
+        while (df := scan.next_batch()) is not None:
+            frames.append(df)
+        if not frames:
+            return pl.DataFrame(schema=scan.polars_schema)
+        if len(frames) == 1:
+            return frames[0]
+        return pl.concat(frames, how="vertical", rechunk=False)
+    finally:
+        scan.close()
+
+
+def _column_names(
+    sources: list[str], columns: Sequence[str] | Sequence[int] | None, opts: dict[str, Any]
+) -> list[str] | None:
+    """Resolve ``columns`` (names or positions) to names."""
+    if columns is None:
+        return None
+    if isinstance(columns, (str, int)):
+        raise ConfigurationError("columns must be a list of names or of 0-based positions")
+    cols = list(columns)
+    if all(isinstance(c, str) for c in cols):
+        return cols  # type: ignore[return-value]
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in cols):
+        raise ConfigurationError("columns must be all names or all 0-based positions, not a mix")
+    header = NativeScan(_options.build(sources, **{**opts, "row_index_name": None, "include_file_paths": None}))
+    try:
+        names = list(header.polars_schema.names())
+    finally:
+        header.close()
+    out = []
+    for i in cols:
+        if not -len(names) <= i < len(names):  # type: ignore[operator]
+            raise ConfigurationError(f"column index {i} is out of range for {len(names)} columns")
+        out.append(names[i])  # type: ignore[index]
+    return out
+
+
+def read_avro_schema(
+    source: _options.Sources,
+    *,
+    storage_options: dict[str, str] | None = None,
+    **unknown: Any,
+) -> pl.Schema:
+    """Return the Polars schema a read of ``source`` would produce.
+
+    Only the header of the first file (of a list or glob) is read.
+
+    Parameters
+    ----------
+    source
+        A path, ``file://`` URL, ``s3://`` URI or glob, or a list of them.
+    storage_options
+        S3 settings, as in :func:`scan_avro`.
+
+    Returns
+    -------
+    Schema
+    """
+    _options.reject_unknown("read_avro_schema", unknown)
+    sources = _options.normalize_sources(source)
+    scan = NativeScan(_options.build(sources[:1], storage_options=storage_options))
+    try:
+        return scan.polars_schema
+    finally:
+        scan.close()
+
+
+def open(  # noqa: A001 - mirrors the built-in, as jetliner.open(path) reads naturally
+    path: _options.Source,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    buffer_blocks: int = DEFAULT_BUFFER_BLOCKS,
+    buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+    ignore_errors: bool = False,
+    projected_columns: Sequence[str] | None = None,
+    storage_options: dict[str, str] | None = None,
+    read_chunk_size: int | None = None,
+    max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    n_rows: int | None = None,
+    row_index_name: str | None = None,
+    row_index_offset: int = 0,
+    include_file_paths: str | None = None,
+    **unknown: Any,
+) -> AvroReader:
+    """Open one Avro file for reading in batches.
+
+    Returns an :class:`AvroReader`: iterate it for DataFrames, and use it in a
+    ``with`` block so its resources are released at the end.
+
+    Parameters
+    ----------
+    path
+        A local path, ``file://`` URL or ``s3://bucket/key`` URI.
+    **options
+        As for :class:`AvroReader`.
+
+    Examples
+    --------
+    >>> with jetliner.open("data.avro", batch_size=10_000) as reader:  # doctest: +SKIP
+    ...     for batch in reader:
+    ...         process(batch)
+    """
+    return AvroReader(
+        path,
+        batch_size=batch_size,
+        buffer_blocks=buffer_blocks,
+        buffer_bytes=buffer_bytes,
+        ignore_errors=ignore_errors,
+        projected_columns=projected_columns,
+        storage_options=storage_options,
+        read_chunk_size=read_chunk_size,
+        max_block_size=max_block_size,
+        n_rows=n_rows,
+        row_index_name=row_index_name,
+        row_index_offset=row_index_offset,
+        include_file_paths=include_file_paths,
+        **unknown,
+    )

@@ -1,0 +1,87 @@
+"""Loading the Go engine and talking to its C ABI.
+
+Every entry point of the shared library returns a JSON reply that this module
+parses, turning ``{"ok": false, "error": ...}`` into the matching exception. ctypes
+releases the GIL for the duration of each call, so decoding runs in parallel with
+other Python threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .exceptions import InternalError, from_engine
+
+_LIB_NAMES = {"darwin": "libjetliner.dylib", "win32": "jetliner.dll"}
+
+
+def _library_path() -> Path:
+    override = os.environ.get("JETLINER_LIBRARY")
+    if override:
+        return Path(override)
+    return Path(__file__).with_name(_LIB_NAMES.get(sys.platform, "libjetliner.so"))
+
+
+class ArrowSchema(ctypes.Structure):
+    """The Arrow C data interface's ``struct ArrowSchema``, as raw storage."""
+
+    _fields_ = [("_opaque", ctypes.c_void_p * 9)]
+
+
+class ArrowArrayStream(ctypes.Structure):
+    """The Arrow C stream interface's ``struct ArrowArrayStream``, as raw storage."""
+
+    _fields_ = [("_opaque", ctypes.c_void_p * 5)]
+
+
+def _load() -> ctypes.CDLL:
+    path = _library_path()
+    if not path.exists():
+        raise ImportError(
+            f"jetliner's engine library is missing at {path}. "
+            "Build it with `make build` (needs Go), or reinstall with `pip install .`."
+        )
+    lib = ctypes.CDLL(str(path))
+    reply = ctypes.c_void_p  # freed with jl_free after reading
+    for name, args in {
+        "jl_scan_open": [ctypes.c_char_p],
+        "jl_scan_schema": [ctypes.c_uint64, ctypes.POINTER(ArrowSchema)],
+        "jl_scan_stream": [ctypes.c_uint64, ctypes.POINTER(ArrowArrayStream)],
+        "jl_scan_stats": [ctypes.c_uint64],
+        "jl_scan_close": [ctypes.c_uint64],
+    }.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = reply
+    lib.jl_free.argtypes = [ctypes.c_void_p]
+    lib.jl_free.restype = None
+    lib.jl_allocated_bytes.argtypes = []
+    lib.jl_allocated_bytes.restype = ctypes.c_int64
+    return lib
+
+
+lib = _load()
+
+
+def call(name: str, *args: Any) -> dict[str, Any]:
+    """Call an entry point and return its reply, raising the error it reports."""
+    ptr = getattr(lib, name)(*args)
+    if not ptr:
+        raise InternalError(f"{name} returned no reply")
+    try:
+        reply: dict[str, Any] = json.loads(ctypes.string_at(ptr).decode("utf-8"))
+    finally:
+        lib.jl_free(ptr)
+    if not reply.get("ok"):
+        raise from_engine(reply.get("error", {}))
+    return reply
+
+
+def allocated_bytes() -> int:
+    """Bytes of Arrow memory the engine has handed out and not yet had back."""
+    return int(lib.jl_allocated_bytes())

@@ -1,0 +1,167 @@
+"""Checking the user's options and turning them into the engine's JSON."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Union
+
+import polars as pl
+
+from .exceptions import ConfigurationError
+
+Source = Union[str, "os.PathLike[str]"]
+Sources = Union[Source, Sequence[Source]]
+
+DEFAULT_BATCH_SIZE = 100_000
+DEFAULT_BUFFER_BLOCKS = 4
+DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BLOCK_SIZE = 512 * 1024 * 1024
+
+STORAGE_KEYS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "region",
+    "endpoint",
+    "max_retries",
+)
+
+
+def reject_unknown(function: str, unknown: Mapping[str, Any]) -> None:
+    """Raise for keyword arguments a function does not take."""
+    if unknown:
+        names = ", ".join(repr(k) for k in sorted(unknown))
+        raise ConfigurationError(f"{function}() got unexpected keyword argument(s) {names}")
+
+
+def normalize_sources(source: Any) -> list[str]:
+    """Turn a path, a URI or a list of them into a list of strings."""
+    if isinstance(source, (str, os.PathLike)):
+        items = [source]
+    elif isinstance(source, Sequence) and not isinstance(source, (bytes, bytearray)):
+        items = list(source)
+    else:
+        raise ConfigurationError(
+            f"source must be a str, a pathlib.Path or a list of them, not {type(source).__name__}"
+        )
+    if not items:
+        raise ConfigurationError("source is an empty list")
+    out = []
+    for item in items:
+        if isinstance(item, os.PathLike):
+            item = os.fspath(item)
+        if not isinstance(item, str):
+            raise ConfigurationError(f"each source must be a str or a pathlib.Path, not {type(item).__name__}")
+        if not item:
+            raise ConfigurationError("a source path is empty")
+        out.append(os.path.expanduser(item) if item.startswith("~") else item)
+    return out
+
+
+def _int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        kind = "an integer or None" if allow_none else "an integer"
+        raise ConfigurationError(f"{name} must be {kind}, not {type(value).__name__}")
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _name(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{name} must be a non-empty string or None, not {value!r}")
+    return value
+
+
+def check_storage_options(options: Any) -> dict[str, str] | None:
+    """Check storage_options: known keys, values readable as strings."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise ConfigurationError(f"storage_options must be a dict, not {type(options).__name__}")
+    out = {}
+    for key, value in options.items():
+        if key not in STORAGE_KEYS:
+            raise ConfigurationError(
+                f"unknown storage_options key {key!r}; expected one of {', '.join(STORAGE_KEYS)}"
+            )
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float, Path)):
+            value = str(value)
+        if not isinstance(value, str):
+            # Say which key, never the value: it may be a secret.
+            raise ConfigurationError(
+                f"storage_options[{key!r}] must be a string (or a number), not {type(value).__name__}"
+            )
+        out[key] = value
+    return out
+
+
+@lru_cache(maxsize=1)
+def row_index_type() -> str:
+    """The dtype of ``with_row_index`` in this Polars build: UInt32, or UInt64 in
+    the 64-bit-index build."""
+    dtype = pl.LazyFrame({"a": [0]}).with_row_index("i").collect_schema()["i"]
+    return "uint64" if dtype == pl.UInt64 else "uint32"
+
+
+def build(
+    sources: Sequence[str],
+    *,
+    columns: Sequence[str] | None = None,
+    n_rows: Any = None,
+    row_index_name: Any = None,
+    row_index_offset: Any = 0,
+    glob: Any = True,
+    include_file_paths: Any = None,
+    ignore_errors: Any = False,
+    storage_options: Mapping[str, str] | None = None,
+    buffer_blocks: Any = DEFAULT_BUFFER_BLOCKS,
+    buffer_bytes: Any = DEFAULT_BUFFER_BYTES,
+    read_chunk_size: Any = None,
+    batch_size: Any = DEFAULT_BATCH_SIZE,
+    max_block_size: Any = DEFAULT_MAX_BLOCK_SIZE,
+) -> dict[str, Any]:
+    """Validate every option and return the engine's option object."""
+    opts: dict[str, Any] = {
+        "sources": list(sources),
+        "n_rows": _int("n_rows", n_rows, minimum=0, allow_none=True),
+        "row_index_name": _name("row_index_name", row_index_name),
+        "row_index_offset": _int("row_index_offset", row_index_offset, minimum=0),
+        "row_index_type": row_index_type(),
+        "glob": _bool("glob", glob),
+        "include_file_paths": _name("include_file_paths", include_file_paths),
+        "ignore_errors": _bool("ignore_errors", ignore_errors),
+        "storage_options": check_storage_options(storage_options),
+        "buffer_blocks": _int("buffer_blocks", buffer_blocks, minimum=1),
+        "buffer_bytes": _int("buffer_bytes", buffer_bytes, minimum=1),
+        "read_chunk_size": _int("read_chunk_size", read_chunk_size, minimum=1, allow_none=True),
+        "batch_size": _int("batch_size", batch_size, minimum=1),
+        "max_block_size": _int("max_block_size", max_block_size, minimum=1, allow_none=True),
+    }
+    if columns is not None:
+        opts["columns"] = list(columns)
+    if opts["n_rows"] is None:
+        opts["n_rows"] = -1
+    if opts["read_chunk_size"] is None:
+        opts["read_chunk_size"] = 0
+    if opts["max_block_size"] is None:
+        opts["max_block_size"] = -1
+    for key in ("row_index_name", "include_file_paths", "storage_options"):
+        if opts[key] is None:
+            del opts[key]
+    return opts

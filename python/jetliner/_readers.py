@@ -1,0 +1,300 @@
+"""AvroReader and MultiAvroReader: iterators of DataFrame batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import polars as pl
+
+from . import _options
+from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._scan import NativeScan
+from .exceptions import BadBlockError, ConfigurationError, JetlinerError
+
+
+class _BaseReader:
+    """What the two readers share: the scan, iteration, properties and closing."""
+
+    _scan: NativeScan | None = None
+
+    def __init__(self, sources: list[str], options: dict[str, Any]) -> None:
+        self._options = options
+        self._rows_read = 0
+        self._scan = NativeScan(_options.build(sources, **options))
+        self._batch_size: int = options.get("batch_size", DEFAULT_BATCH_SIZE)
+
+    # -- iteration ---------------------------------------------------------------
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        return self
+
+    def __next__(self) -> pl.DataFrame:
+        scan = self._require_open()
+        df = scan.next_batch()
+        if df is None:
+            raise StopIteration
+        self._rows_read += df.height
+        return df
+
+    def __enter__(self) -> _BaseReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release every native resource. Closing twice is fine."""
+        if self._scan is not None:
+            self._scan.close()
+
+    def _require_open(self) -> NativeScan:
+        if self._scan is None or self._scan.closed:
+            raise JetlinerError("the reader is closed")
+        return self._scan
+
+    # -- properties --------------------------------------------------------------
+    @property
+    def schema(self) -> str:
+        """The Avro writer schema of the (first) file, as JSON text."""
+        assert self._scan is not None
+        return self._scan.avro_schema
+
+    @property
+    def schema_dict(self) -> Any:
+        """The Avro writer schema, parsed from JSON."""
+        return json.loads(self.schema)
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        """The Polars schema of every batch."""
+        assert self._scan is not None
+        return self._scan.polars_schema
+
+    @property
+    def batch_size(self) -> int:
+        """The target number of rows per batch."""
+        return self._batch_size
+
+    @property
+    def rows_read(self) -> int:
+        """Rows yielded so far."""
+        return self._rows_read
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether every batch has been read (or the reader is closed)."""
+        return self._scan is None or self._scan.closed or self._scan.finished
+
+    @property
+    def errors(self) -> list[BadBlockError]:
+        """Blocks skipped so far because of ``ignore_errors=True``."""
+        assert self._scan is not None
+        return self._scan.errors()
+
+    @property
+    def error_count(self) -> int:
+        """The number of skipped blocks."""
+        return len(self.errors)
+
+    def _stats(self) -> dict[str, Any]:
+        """The engine's counters (rows, blocks and bytes read, columns decoded)."""
+        assert self._scan is not None
+        return dict(self._scan.stats()["stats"])
+
+    def __del__(self) -> None:
+        # The scan's own finalizer frees the engine side; nothing else to do.
+        pass
+
+
+class AvroReader(_BaseReader):
+    """Read one Avro file as an iterator of DataFrame batches.
+
+    Use it as a context manager so its native resources are released when the
+    block ends; they are also released by :meth:`close` and on garbage collection.
+
+    Parameters
+    ----------
+    path
+        A local path, ``file://`` URL or ``s3://bucket/key`` URI of one file.
+    batch_size
+        Target rows per batch; a batch may be a little larger, the last smaller.
+    buffer_blocks
+        How many blocks (decode units) may be read ahead of the decoder.
+    buffer_bytes
+        Cap on the compressed bytes held by read-ahead.
+    ignore_errors
+        Skip bad blocks instead of raising; see :attr:`errors`.
+    projected_columns
+        Read only these columns.
+    storage_options
+        S3 settings; see the S3 guide.
+    read_chunk_size
+        I/O request size in bytes; ``None`` picks one for the source.
+    max_block_size
+        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    n_rows
+        Stop after this many rows.
+    row_index_name, row_index_offset
+        Add a row index column first.
+    include_file_paths
+        Add a column of this name holding the file's path.
+
+    Examples
+    --------
+    >>> with jetliner.AvroReader("data.avro", batch_size=50_000) as reader:  # doctest: +SKIP
+    ...     for df in reader:
+    ...         print(df.height)
+    """
+
+    def __init__(
+        self,
+        path: _options.Source,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        buffer_blocks: int = DEFAULT_BUFFER_BLOCKS,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        ignore_errors: bool = False,
+        projected_columns: Sequence[str] | None = None,
+        storage_options: dict[str, str] | None = None,
+        read_chunk_size: int | None = None,
+        max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+        n_rows: int | None = None,
+        row_index_name: str | None = None,
+        row_index_offset: int = 0,
+        include_file_paths: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        _options.reject_unknown("AvroReader", unknown)
+        if isinstance(path, (list, tuple)):
+            raise ConfigurationError("AvroReader reads one file; use MultiAvroReader for several")
+        sources = _options.normalize_sources(path)
+        super().__init__(
+            sources,
+            dict(
+                glob=False,
+                columns=_columns(projected_columns),
+                batch_size=batch_size,
+                buffer_blocks=buffer_blocks,
+                buffer_bytes=buffer_bytes,
+                ignore_errors=ignore_errors,
+                storage_options=storage_options,
+                read_chunk_size=read_chunk_size,
+                max_block_size=max_block_size,
+                n_rows=n_rows,
+                row_index_name=row_index_name,
+                row_index_offset=row_index_offset,
+                include_file_paths=include_file_paths,
+            ),
+        )
+
+    def __enter__(self) -> AvroReader:
+        return self
+
+    def __repr__(self) -> str:
+        state = "closed" if self._scan is None or self._scan.closed else "open"
+        path = self._scan.files[0] if self._scan is not None else "?"
+        return f"AvroReader({path!r}, rows_read={self.rows_read}, {state})"
+
+
+class MultiAvroReader(_BaseReader):
+    """Read several Avro files (paths, URIs, globs) as one iterator of batches.
+
+    The row index runs on across files, and files are read in order (each glob's
+    matches sorted by path). All files must produce the same columns.
+
+    Parameters
+    ----------
+    sources
+        Paths, ``file://`` URLs, ``s3://`` URIs or globs, or a list of them.
+    glob
+        Expand glob patterns (``*``, ``?``, ``[...]``, ``{a,b}``, ``**``).
+    projected_columns
+        Read only these columns.
+    **options
+        The options of :class:`AvroReader`.
+    """
+
+    def __init__(
+        self,
+        sources: _options.Sources,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        buffer_blocks: int = DEFAULT_BUFFER_BLOCKS,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        ignore_errors: bool = False,
+        projected_columns: Sequence[str] | None = None,
+        storage_options: dict[str, str] | None = None,
+        read_chunk_size: int | None = None,
+        max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+        n_rows: int | None = None,
+        row_index_name: str | None = None,
+        row_index_offset: int = 0,
+        include_file_paths: str | None = None,
+        glob: bool = True,
+        **unknown: Any,
+    ) -> None:
+        _options.reject_unknown("MultiAvroReader", unknown)
+        self._row_index_name = row_index_name
+        self._include_file_paths = include_file_paths
+        super().__init__(
+            _options.normalize_sources(sources),
+            dict(
+                glob=glob,
+                columns=_columns(projected_columns),
+                batch_size=batch_size,
+                buffer_blocks=buffer_blocks,
+                buffer_bytes=buffer_bytes,
+                ignore_errors=ignore_errors,
+                storage_options=storage_options,
+                read_chunk_size=read_chunk_size,
+                max_block_size=max_block_size,
+                n_rows=n_rows,
+                row_index_name=row_index_name,
+                row_index_offset=row_index_offset,
+                include_file_paths=include_file_paths,
+            ),
+        )
+
+    def __enter__(self) -> MultiAvroReader:
+        return self
+
+    @property
+    def total_sources(self) -> int:
+        """How many files the sources resolved to."""
+        assert self._scan is not None
+        return len(self._scan.files)
+
+    @property
+    def current_source_index(self) -> int:
+        """The position (from 0) of the file the last batch came from."""
+        return int(self._stats().get("current_file", 0))
+
+    @property
+    def row_index_name(self) -> str | None:
+        """The name of the row index column, if any."""
+        return self._row_index_name
+
+    @property
+    def include_file_paths(self) -> str | None:
+        """The name of the file path column, if any."""
+        return self._include_file_paths
+
+    def __repr__(self) -> str:
+        state = "closed" if self._scan is None or self._scan.closed else "open"
+        n = len(self._scan.files) if self._scan is not None else 0
+        return f"MultiAvroReader({n} sources, rows_read={self.rows_read}, {state})"
+
+
+def _columns(columns: Sequence[str] | None) -> list[str] | None:
+    if columns is None:
+        return None
+    if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+        raise ConfigurationError("projected_columns must be a list of column names")
+    return list(columns)
