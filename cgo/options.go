@@ -87,4 +87,3 @@ func checkStorage(opts map[string]string) error {
 	}
 	return nil
 }
-

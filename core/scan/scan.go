@@ -76,11 +76,11 @@ type Scan struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	files   []string
-	first   *fileInfo
-	firstRd *container.Reader
+	files    []string
+	first    *fileInfo
+	firstRd  *container.Reader
 	firstSrc source.Source
-	out     *arrow.Schema
+	out      *arrow.Schema
 
 	started  bool
 	order    chan *unit
