@@ -680,7 +680,6 @@ func BenchmarkDecompress(b *testing.B) {
 			}
 			b.SetBytes(int64(len(src)))
 			b.ReportAllocs()
-			b.ReportMetric(float64(len(c))/float64(len(src)), "ratio")
 			for b.Loop() {
 				out, err := d.Decompress(buf, c, 1<<30)
 				if err != nil {
@@ -690,6 +689,7 @@ func BenchmarkDecompress(b *testing.B) {
 					buf = out
 				}
 			}
+			b.ReportMetric(float64(len(c))/float64(len(src)), "ratio")
 		})
 	}
 }

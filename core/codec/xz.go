@@ -196,30 +196,34 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 		}
 	}
 
-	start := int64(len(*out))
-	hint := 4 * (len(s) - headerLen)
-	if compressedSize >= 0 {
-		hint = 4 * int(min(compressedSize, int64(len(s))))
+	data := s[headerLen:]
+	if compressedSize >= 0 && compressedSize < int64(len(data)) {
+		data = data[:compressedSize]
 	}
+	// Sizes stated in the header are only trusted as far as the input could back
+	// them: an LZMA2 chunk takes at least six bytes and yields at most 2 MiB.
+	start := int64(len(*out))
+	maxOut := (int64(len(data))/6 + 1) << 21
+	if limit >= 0 {
+		maxOut = min(maxOut, limit-start)
+	}
+	hint := 4 * int64(len(data))
 	if uncompressedSize >= 0 {
 		if limit >= 0 && uncompressedSize > limit-start {
 			return 0, rec, tooLarge("xz", limit)
 		}
-		dictCap = min(dictCap, uncompressedSize+1)
-		hint = int(uncompressedSize)
+		maxOut = min(maxOut, uncompressedSize)
+		hint = uncompressedSize
 	}
-	if limit >= 0 {
-		dictCap = min(dictCap, limit-start+1)
-	}
-	dictCap = max(dictCap, lzma.MinDictCap)
+	hint = min(hint, maxOut)
+	dictCap = max(min(dictCap, maxOut+1), lzma.MinDictCap)
 
-	data := s[headerLen:]
 	d.src.Reset(data)
 	r, err := lzma.Reader2Config{DictCap: int(dictCap)}.NewReader2(&d.src)
 	if err != nil {
 		return 0, rec, corruptErr("xz", err)
 	}
-	*out, err = d.readAppend(*out, r, limit, hint)
+	*out, err = d.readAppend(*out, r, limit, int(hint))
 	switch {
 	case err == errLimit:
 		return 0, rec, tooLarge("xz", limit)

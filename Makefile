@@ -1,0 +1,65 @@
+# jetliner: the commands the README gives.
+#   make demo   set everything up and read the bundled example data
+#   make test   set everything up and run every test (Go and Python)
+#   make bench  the side-by-side benchmark against other Avro readers
+#   make lint   gofmt, go vet, ruff, mypy
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LIB := python/jetliner/libjetliner.so
+GO_SOURCES := $(shell find core cgo -name '*.go' -not -name '*_test.go') go.mod go.sum
+FUZZTIME ?= 20s
+
+.PHONY: all build venv demo test test-go test-python lint fuzz bench clean
+
+all: build
+
+# The Python environment: the package installed in editable mode with its test
+# dependencies. Re-run when the packaging files change.
+$(VENV)/.installed: pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(LIB): $(GO_SOURCES)
+	CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -o $(LIB) ./cgo
+	rm -f python/jetliner/libjetliner.h
+
+build: $(LIB)
+
+demo: venv build
+	$(PY) examples/demo.py
+
+test: test-go test-python
+
+test-go:
+	go vet ./...
+	go test ./...
+	go test -race ./core/scan/
+
+test-python: venv build
+	$(PY) -m pytest -q tests
+
+lint: venv
+	@test -z "$$(gofmt -l core cgo)" || (gofmt -l core cgo; echo "gofmt would change the files above"; exit 1)
+	go vet ./...
+	$(VENV)/bin/ruff check python tests examples bench
+	$(VENV)/bin/ruff format --check python tests examples
+	$(VENV)/bin/mypy
+
+# Short runs of every fuzz target; FUZZTIME=5m for a longer look.
+fuzz:
+	go test ./core/codec -run '^$$' -fuzz FuzzDecompress -fuzztime $(FUZZTIME)
+	go test ./core/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	go test ./core/container -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
+
+bench: venv build
+	JETLINER_PYTHON=$(abspath $(PY)) bash bench/run.sh
+
+clean:
+	rm -f $(LIB) python/jetliner/libjetliner.h
+	rm -rf build dist python/*.egg-info
