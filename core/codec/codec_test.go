@@ -693,3 +693,21 @@ func BenchmarkDecompress(b *testing.B) {
 		})
 	}
 }
+
+// TestXZLimitBelowDictionary decodes with a limit smaller than both the block and
+// the distance of its matches, so the capped dictionary is too short for them: the
+// block is too large, not corrupt.
+func TestXZLimitBelowDictionary(t *testing.T) {
+	a := randomBytes(6000, 51)
+	src := append(bytes.Clone(a), a...) // the second half matches 6000 bytes back
+	c := mustCompress(t, "xz", src)
+	d := mustNew(t, "xz")
+	for _, limit := range []int64{100, 4000, 5000, 5900, 6000, 7000, 11999} {
+		if _, err := d.Decompress(nil, c, limit); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("limit %d: %v, want ErrTooLarge", limit, err)
+		}
+	}
+	if out, err := d.Decompress(nil, c, 12000); err != nil || !bytes.Equal(out, src) {
+		t.Errorf("limit 12000: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"hash/crc64"
+	"strings"
 
 	"github.com/ulikunitz/xz/lzma"
 )
@@ -200,13 +201,12 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	if compressedSize >= 0 && compressedSize < int64(len(data)) {
 		data = data[:compressedSize]
 	}
-	// Sizes stated in the header are only trusted as far as the input could back
-	// them: an LZMA2 chunk takes at least six bytes and yields at most 2 MiB.
+	// What the block can yield: no more than its header says, nor than the input
+	// could encode (an LZMA2 chunk takes at least six bytes and yields at most
+	// 2 MiB), so that stated sizes drive allocation only as far as the input backs
+	// them.
 	start := int64(len(*out))
 	maxOut := (int64(len(data))/6 + 1) << 21
-	if limit >= 0 {
-		maxOut = min(maxOut, limit-start)
-	}
 	hint := 4 * int64(len(data))
 	if uncompressedSize >= 0 {
 		if limit >= 0 && uncompressedSize > limit-start {
@@ -216,7 +216,14 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 		hint = uncompressedSize
 	}
 	hint = min(hint, maxOut)
-	dictCap = max(min(dictCap, maxOut+1), lzma.MinDictCap)
+	// A dictionary larger than the output is never used, since no match can reach
+	// back past the start of the block; so the limit caps it too.
+	dictCap = min(dictCap, maxOut+1)
+	limitCapped := limit >= 0 && limit-start+1 < dictCap
+	if limitCapped {
+		dictCap = limit - start + 1
+	}
+	dictCap = max(dictCap, lzma.MinDictCap)
 
 	d.src.Reset(data)
 	r, err := lzma.Reader2Config{DictCap: int(dictCap)}.NewReader2(&d.src)
@@ -226,6 +233,11 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	*out, err = d.readAppend(*out, r, limit, int(hint))
 	switch {
 	case err == errLimit:
+		return 0, rec, tooLarge("xz", limit)
+	case limitCapped && strings.Contains(err.Error(), "distance out of range"):
+		// The decoder may fail on a match beyond the capped dictionary before
+		// handing over the output that passes the limit. Such a match proves
+		// that output exists, so the block is too large rather than corrupt.
 		return 0, rec, tooLarge("xz", limit)
 	case err != nil:
 		return 0, rec, corruptErr("xz", err)
