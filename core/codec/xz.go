@@ -234,7 +234,7 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	switch {
 	case err == errLimit:
 		return 0, rec, tooLarge("xz", limit)
-	case limitCapped && strings.Contains(err.Error(), "distance out of range"):
+	case err != nil && limitCapped && strings.Contains(err.Error(), "distance out of range"):
 		// The decoder may fail on a match beyond the capped dictionary before
 		// handing over the output that passes the limit. Such a match proves
 		// that output exists, so the block is too large rather than corrupt.
