@@ -149,7 +149,8 @@ func jl_scan_stream(id C.uint64_t, out *C.struct_ArrowArrayStream) (res *C.char)
 	if err != nil {
 		return reply(nil, err)
 	}
-	cdata.ExportRecordReader(&recordReader{h: h, refs: 1}, (*cdata.CArrowArrayStream)(unsafe.Pointer(out)))
+	// ExportRecordReader takes its own reference; the last release frees the reader.
+	cdata.ExportRecordReader(&recordReader{h: h}, (*cdata.CArrowArrayStream)(unsafe.Pointer(out)))
 	return reply(nil, nil)
 }
 

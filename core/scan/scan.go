@@ -37,7 +37,8 @@ type Stats struct {
 	BytesRead     int64    `json:"bytes_read"`     // bytes received from sources
 	Requests      int64    `json:"requests"`       // read calls or HTTP requests
 	FilesOpened   int64    `json:"files_opened"`
-	Columns       []string `json:"columns"` // the Avro columns decoded
+	CurrentFile   int64    `json:"current_file"` // index of the file of the last batch
+	Columns       []string `json:"columns"`      // the Avro columns decoded
 }
 
 // fileInfo is what the decoders need to know about one file.
@@ -99,6 +100,7 @@ type Scan struct {
 	blocksRead    atomic.Int64
 	blocksDecoded atomic.Int64
 	filesOpened   atomic.Int64
+	currentFile   atomic.Int64
 	mu            sync.Mutex // guards errs, read by Stats from other goroutines
 	errs          []BadBlock
 }
@@ -233,6 +235,7 @@ func (s *Scan) Stats() Stats {
 		BytesRead:     atomic.LoadInt64(&s.srcStats.Bytes),
 		Requests:      atomic.LoadInt64(&s.srcStats.Requests),
 		FilesOpened:   s.filesOpened.Load(),
+		CurrentFile:   s.currentFile.Load(),
 		Columns:       cols,
 	}
 }
@@ -344,6 +347,7 @@ func (s *Scan) record(b batch) (arrow.Record, error) {
 		rec = sliced
 	}
 	s.emitted += n
+	s.currentFile.Store(int64(b.file.index))
 	return rec, nil
 }
 

@@ -98,16 +98,12 @@ def scan_avro(
         batch_size=batch_size,
         max_block_size=max_block_size,
     )
-    _options.build(sources, **base)  # fail on bad options now, not at collect()
+    # The header is read now, not at collect(): Polars wraps errors raised while it
+    # asks for a schema, and users expect jetliner's own exceptions here.
+    header = NativeScan(_options.build(sources, **base))
+    schema = header.polars_schema
+    header.close()
     generated = {row_index_name, include_file_paths} - {None}
-    schema_cache: list[pl.Schema] = []
-
-    def schema() -> pl.Schema:
-        if not schema_cache:
-            scan = NativeScan(_options.build(sources, **base))
-            schema_cache.append(scan.polars_schema)
-            scan.close()
-        return schema_cache[0]
 
     def source_fn(
         with_columns: list[str] | None,
