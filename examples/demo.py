@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 import jetliner
+import polars as pl
 
 DATA = Path(__file__).with_name("data") / "flights.avro"
 

@@ -18,7 +18,10 @@ SCHEMA = {
     "namespace": "example",
     "fields": [
         {"name": "flight_id", "type": "long"},
-        {"name": "carrier", "type": {"type": "enum", "name": "Carrier", "symbols": ["AA", "BA", "DL", "LH", "UA"]}},
+        {
+            "name": "carrier",
+            "type": {"type": "enum", "name": "Carrier", "symbols": ["AA", "BA", "DL", "LH", "UA"]},
+        },
         {"name": "origin", "type": "string"},
         {"name": "destination", "type": "string"},
         {"name": "departure", "type": {"type": "long", "logicalType": "timestamp-millis"}},

@@ -6,11 +6,10 @@ import builtins
 import json
 from pathlib import Path
 
+import jetliner
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-
-import jetliner
 
 SCHEMA = {
     "type": "record",

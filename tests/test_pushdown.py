@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jetliner
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
-import jetliner
 from jetliner import _api
+from polars.testing import assert_frame_equal
 
 N = 50_000
 SCHEMA = {

@@ -6,10 +6,9 @@ import gc
 import json
 from pathlib import Path
 
+import jetliner
 import polars as pl
 import pytest
-
-import jetliner
 from jetliner import _native
 
 SCHEMA = {
@@ -65,7 +64,9 @@ def test_multi_reader_properties(write_avro, tmp_path: Path) -> None:
         seen = []
         for batch in reader:
             seen.append(reader.current_source_index)
-            assert batch["file"].unique().to_list() == [str(tmp_path / f"f{reader.current_source_index}.avro")]
+            assert batch["file"].unique().to_list() == [
+                str(tmp_path / f"f{reader.current_source_index}.avro")
+            ]
         assert seen == [0, 1, 2]
         assert reader.rows_read == 30
 

@@ -84,7 +84,7 @@ def scan_avro(
     """
     _options.reject_unknown("scan_avro", unknown)
     sources = _options.normalize_sources(source)
-    base = dict(
+    base: dict[str, Any] = dict(
         n_rows=n_rows,
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,
@@ -111,7 +111,7 @@ def scan_avro(
         n_rows_hint: int | None,
         batch_size_hint: int | None,
     ) -> Iterator[pl.DataFrame]:
-        opts = dict(base)
+        opts: dict[str, Any] = dict(base)
         if with_columns is not None:
             opts["columns"] = [c for c in with_columns if c not in generated]
             if row_index_name is not None and row_index_name not in with_columns:
@@ -182,7 +182,7 @@ def read_avro(
     """
     _options.reject_unknown("read_avro", unknown)
     sources = _options.normalize_sources(source)
-    opts = dict(
+    opts: dict[str, Any] = dict(
         n_rows=n_rows,
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,
@@ -224,16 +224,19 @@ def _column_names(
         return cols  # type: ignore[return-value]
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in cols):
         raise ConfigurationError("columns must be all names or all 0-based positions, not a mix")
-    header = NativeScan(_options.build(sources, **{**opts, "row_index_name": None, "include_file_paths": None}))
+    header = NativeScan(
+        _options.build(sources, **{**opts, "row_index_name": None, "include_file_paths": None})
+    )
     try:
         names = list(header.polars_schema.names())
     finally:
         header.close()
     out = []
     for i in cols:
-        if not -len(names) <= i < len(names):  # type: ignore[operator]
+        assert isinstance(i, int)
+        if not -len(names) <= i < len(names):
             raise ConfigurationError(f"column index {i} is out of range for {len(names)} columns")
-        out.append(names[i])  # type: ignore[index]
+        out.append(names[i])
     return out
 
 
@@ -267,7 +270,7 @@ def read_avro_schema(
         scan.close()
 
 
-def open(  # noqa: A001 - mirrors the built-in, as jetliner.open(path) reads naturally
+def open(
     path: _options.Source,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,

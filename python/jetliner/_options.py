@@ -54,7 +54,9 @@ def normalize_sources(source: Any) -> list[str]:
         if isinstance(item, os.PathLike):
             item = os.fspath(item)
         if not isinstance(item, str):
-            raise ConfigurationError(f"each source must be a str or a pathlib.Path, not {type(item).__name__}")
+            raise ConfigurationError(
+                f"each source must be a str or a pathlib.Path, not {type(item).__name__}"
+            )
         if not item:
             raise ConfigurationError("a source path is empty")
         out.append(os.path.expanduser(item) if item.startswith("~") else item)

@@ -36,6 +36,7 @@ class NativeScan:
         self.handle: int = reply["handle"]
         self.avro_schema: str = reply["avro_schema"]
         self.files: list[str] = reply["files"]
+        self._final_stats: dict[str, Any] = {}
         self._stream_box: list[pa.RecordBatchReader | None] = [None]
         self._finalizer = weakref.finalize(self, _release, self.handle, self._stream_box)
         self._lock = threading.Lock()
@@ -107,8 +108,6 @@ class NativeScan:
         if not self.closed:
             self.stats()  # keep the final counters readable after close
             self._finalizer()
-
-    _final_stats: dict[str, Any] = {}
 
 
 def arrow_to_polars_schema(schema: pa.Schema) -> pl.Schema:
