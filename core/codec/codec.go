@@ -106,6 +106,7 @@ func corruptErr(codec string, err error) error {
 	return corrupt(codec, "%v", err)
 }
 
+// tooLarge returns an error wrapping ErrTooLarge.
 func tooLarge(codec string, limit int64) error {
 	return fmt.Errorf("%s: %w of %d bytes", codec, ErrTooLarge, limit)
 }
@@ -150,7 +151,7 @@ func (d *drain) readAppend(dst []byte, r io.Reader, limit int64, hint int) ([]by
 			n, err = r.Read(buf)
 			dst = dst[:len(dst)+n]
 			if int64(len(dst)) > maxLen {
-				return dst[:maxLen], errLimit
+				return dst, errLimit
 			}
 		}
 		switch {

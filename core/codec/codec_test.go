@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // compressed lists the codecs that actually compress.
@@ -358,10 +359,14 @@ func TestBombs(t *testing.T) {
 			t.Errorf("%s: %d-byte bomb gave %v, want ErrTooLarge", name, len(bomb), err)
 		}
 		max := uint64(4*limit + 1<<20)
-		if name == "zstandard/streamed" {
+		switch name {
+		case "zstandard/streamed":
 			// With no content size to refuse up front, zstandard decodes up to
 			// its 8 MiB floor, growing the buffer as it goes, before it stops.
 			max = 6 * zstdMinMemory
+		case "xz":
+			// The dictionary is capped by the limit, but not below 8 MiB.
+			max += xzMinDict
 		}
 		if alloc > max {
 			t.Errorf("%s: allocated %d bytes for a %d-byte limit", name, alloc, limit)
@@ -475,13 +480,13 @@ func TestXZHugeDictionary(t *testing.T) {
 	if err != nil || !bytes.Equal(out, src) {
 		t.Fatalf("Decompress: %v", err)
 	}
-	if alloc > 8<<20 {
+	if alloc > xzMinDict+2<<20 {
 		t.Errorf("allocated %d bytes", alloc)
 	}
 }
 
 // TestInterop decodes files written by the reference command-line tools (see
-// testdata/interop/README), covering what Compress never produces: xz check types,
+// testdata/interop/gen.sh), covering what Compress never produces: xz check types,
 // multiple blocks and streams, zstd frames without a content size, bzip2 streams
 // written by bzip2 itself.
 func TestInterop(t *testing.T) {
@@ -695,19 +700,33 @@ func BenchmarkDecompress(b *testing.B) {
 }
 
 // TestXZLimitBelowDictionary decodes with a limit smaller than both the block and
-// the distance of its matches, so the capped dictionary is too short for them: the
-// block is too large, not corrupt.
+// the distance of its matches, so that the dictionary, capped for the limit, is too
+// short for them: the block is too large, not corrupt.
 func TestXZLimitBelowDictionary(t *testing.T) {
-	a := randomBytes(6000, 51)
-	src := append(bytes.Clone(a), a...) // the second half matches 6000 bytes back
-	c := mustCompress(t, "xz", src)
+	r := randomBytes(64<<10, 51)
+	a := append(bytes.Clone(r), make([]byte, xzMinDict+(1<<20))...)
+	src := append(bytes.Clone(a), r...) // matches from 9 MiB back
+	// A 64 MiB dictionary, as xz -9 uses, which the limits below cap.
+	var b bytes.Buffer
+	w, err := xz.WriterConfig{DictCap: 64 << 20}.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := b.Bytes()
 	d := mustNew(t, "xz")
-	for _, limit := range []int64{100, 4000, 5000, 5900, 6000, 7000, 11999} {
+	n := int64(len(a))
+	for _, limit := range []int64{5000, xzMinDict, n - 300_000, n - 70_000, n - 5000, n - 300, n - 2, n - 1, n, int64(len(src)) - 1} {
 		if _, err := d.Decompress(nil, c, limit); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("limit %d: %v, want ErrTooLarge", limit, err)
 		}
 	}
-	if out, err := d.Decompress(nil, c, 12000); err != nil || !bytes.Equal(out, src) {
-		t.Errorf("limit 12000: %v", err)
+	if out, err := d.Decompress(nil, c, int64(len(src))); err != nil || !bytes.Equal(out, src) {
+		t.Errorf("limit %d: %v", len(src), err)
 	}
 }

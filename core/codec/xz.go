@@ -14,10 +14,9 @@ import (
 // The xz container (https://tukaani.org/xz/xz-file-format.txt) is parsed here and
 // only the LZMA2 data is left to github.com/ulikunitz/xz/lzma. The package's own
 // xz.Reader allocates whatever dictionary a block header asks for, up to 4 GiB
-// from a few bytes of input, and at least 8 MiB for every block; parsing the
-// headers ourselves lets the dictionary be capped by the output limit. A
-// dictionary larger than the output is never used: a match distance cannot reach
-// back past the start of the block's output.
+// from a few bytes of input; parsing the headers ourselves lets the dictionary be
+// capped by what the block can output. A dictionary larger than the output is
+// never used: a match cannot reach back past the start of the block.
 
 const (
 	xzHeaderMagic = "\xfd7zXZ\x00"
@@ -25,6 +24,7 @@ const (
 	xzHeaderLen   = 12
 	xzFooterLen   = 12
 	xzFilterLZMA2 = 0x21
+	xzMinDict     = 8 << 20 // the least dictionary a block may have, whatever the limit
 )
 
 var crc64Table = crc64.MakeTable(crc64.ECMA)
@@ -217,11 +217,15 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	}
 	hint = min(hint, maxOut)
 	// A dictionary larger than the output is never used, since no match can reach
-	// back past the start of the block; so the limit caps it too.
+	// back past the start of the block; so the limit caps it too, though not below
+	// the 8 MiB of xz's default preset, which keeps the errors of ordinary files
+	// exact (see below).
 	dictCap = min(dictCap, maxOut+1)
-	limitCapped := limit >= 0 && limit-start+1 < dictCap
-	if limitCapped {
-		dictCap = limit - start + 1
+	limitCapped := false
+	if limit >= 0 {
+		if c := max(limit-start+1, xzMinDict); c < dictCap {
+			dictCap, limitCapped = c, true
+		}
 	}
 	dictCap = max(dictCap, lzma.MinDictCap)
 
@@ -235,9 +239,10 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	case err == errLimit:
 		return 0, rec, tooLarge("xz", limit)
 	case err != nil && limitCapped && strings.Contains(err.Error(), "distance out of range"):
-		// The decoder may fail on a match beyond the capped dictionary before
-		// handing over the output that passes the limit. Such a match proves
-		// that output exists, so the block is too large rather than corrupt.
+		// A match reaching back further than the capped dictionary means the
+		// block has more output than the limit allows, though the decoder fails
+		// on it before handing that output over. (Corrupt data can fail the same
+		// way; the two cannot be told apart without the full dictionary.)
 		return 0, rec, tooLarge("xz", limit)
 	case err != nil:
 		return 0, rec, corruptErr("xz", err)

@@ -40,12 +40,12 @@ func (z *zstdDecompressor) Decompress(dst, src []byte, limit int64) ([]byte, err
 			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxMemory(mem))
 		if err != nil {
-			return dst[:0], corruptErr("zstandard", err)
+			return dst[:0], fmt.Errorf("zstandard: decoder setup: %w", err)
 		}
 		z.dec, z.mem = dec, mem
 	} else if mem != z.mem {
 		if err := z.dec.ResetWithOptions(nil, zstd.WithDecoderMaxMemory(mem)); err != nil {
-			return dst[:0], corruptErr("zstandard", err)
+			return dst[:0], fmt.Errorf("zstandard: decoder setup: %w", err)
 		}
 		z.mem = mem
 	}
