@@ -14,13 +14,9 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"sync"
 	"unsafe"
 
-	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/cdata"
 
 	"github.com/jetliner/jetliner/core/jerr"
@@ -111,6 +107,7 @@ func jl_allocated_bytes() C.int64_t { return C.int64_t(allocator.live.Load()) }
 //export jl_scan_open
 func jl_scan_open(optionsJSON *C.char) (out *C.char) {
 	defer guard(&out)
+	syncEnviron()
 	opts, err := parseOptions([]byte(C.GoString(optionsJSON)))
 	if err != nil {
 		return reply(nil, err)
@@ -145,12 +142,10 @@ func jl_scan_schema(id C.uint64_t, out *C.struct_ArrowSchema) (res *C.char) {
 //export jl_scan_stream
 func jl_scan_stream(id C.uint64_t, out *C.struct_ArrowArrayStream) (res *C.char) {
 	defer guard(&res)
-	h, err := lookup(uint64(id))
-	if err != nil {
+	if _, err := lookup(uint64(id)); err != nil {
 		return reply(nil, err)
 	}
-	// ExportRecordReader takes its own reference; the last release frees the reader.
-	cdata.ExportRecordReader(&recordReader{h: h}, (*cdata.CArrowArrayStream)(unsafe.Pointer(out)))
+	newStream(uint64(id), out)
 	return reply(nil, nil)
 }
 
@@ -186,53 +181,8 @@ func jl_scan_close(id C.uint64_t) (res *C.char) {
 	return reply(nil, nil)
 }
 
-// recordReader adapts a scan to arrow's RecordReader for ExportRecordReader. The
-// handle's mutex makes Next and Close safe to call from different threads.
-type recordReader struct {
-	h    *handle
-	refs int64
-	rec  arrow.Record
-	err  error
-}
-
-func (r *recordReader) Retain() { r.refs++ }
-func (r *recordReader) Release() {
-	r.refs--
-	if r.refs == 0 && r.rec != nil {
-		r.rec.Release()
-		r.rec = nil
-	}
-}
-func (r *recordReader) Schema() *arrow.Schema { return r.h.scan.Schema() }
-func (r *recordReader) Record() arrow.Record  { return r.rec }
-func (r *recordReader) Err() error            { return r.err }
-
-func (r *recordReader) Next() (ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.fail(jerr.New(jerr.Internal, "internal error: %v", p))
-			ok = false
-		}
-	}()
-	if r.rec != nil {
-		r.rec.Release()
-		r.rec = nil
-	}
-	r.h.mu.Lock()
-	defer r.h.mu.Unlock()
-	rec, err := r.h.scan.Next()
-	if errors.Is(err, io.EOF) {
-		return false
-	}
-	if err != nil {
-		r.fail(err)
-		return false
-	}
-	r.rec = rec
-	return true
-}
-
-func (r *recordReader) fail(err error) {
-	r.err = fmt.Errorf("%s", toErrorJSON(err).Message)
-	r.h.lastErr = err
+func (h *handle) setErr(err error) {
+	h.mu.Lock()
+	h.lastErr = err
+	h.mu.Unlock()
 }

@@ -83,6 +83,10 @@ func (rd *Reader) ioErr(err error, what string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return rd.parseErr("file is truncated: %s", what)
 	}
+	if errors.Is(err, errVarintOverflow) {
+		// Bad bytes, not a failed read: without this it was reported as SourceError.
+		return rd.parseErr("corrupt %s: %v", what, err)
+	}
 	if errors.Is(err, context.Canceled) {
 		return jerr.Wrap(jerr.Cancelled, err, "read cancelled").WithPath(rd.path)
 	}
@@ -92,6 +96,11 @@ func (rd *Reader) ioErr(err error, what string) error {
 func (rd *Reader) readHeader() error {
 	magic, err := rd.r.next(len(Magic))
 	if err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// A failed read (S3 error, cancellation) is not a malformed file; it
+			// used to be reported as "shorter than the 4-byte magic".
+			return rd.ioErr(err, "file header")
+		}
 		if rd.r.src.Size() == 0 {
 			return rd.parseErr("not an Avro file: the file is empty")
 		}
@@ -174,13 +183,24 @@ func (rd *Reader) Next(buf []byte) (Block, []byte, error) {
 	blockErr := func(format string, args ...any) (Block, []byte, error) {
 		return b, buf, rd.parseErr(format, args...).At(b.Index, -1, start)
 	}
+	// headerErr keeps read failures (S3 errors, cancellation) as what they are: they
+	// used to become "truncated block header" ParseErrors, which ignore_errors skips.
+	headerErr := func(err error) (Block, []byte, error) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return blockErr("truncated block header")
+		}
+		if errors.Is(err, errVarintOverflow) {
+			return blockErr("corrupt block header: %v", err)
+		}
+		return b, buf, rd.ioErr(err, "block header")
+	}
 	count, err := rd.r.varint()
 	if err != nil {
-		return blockErr("truncated block header")
+		return headerErr(err)
 	}
 	size, err := rd.r.varint()
 	if err != nil {
-		return blockErr("truncated block header")
+		return headerErr(err)
 	}
 	if count < 0 || size < 0 {
 		return blockErr("corrupt block header: count %d, size %d", count, size)
@@ -189,7 +209,9 @@ func (rd *Reader) Next(buf []byte) (Block, []byte, error) {
 		return b, buf, jerr.New(jerr.Codec, "block of %d bytes exceeds max_block_size (%d)", size, rd.maxBlock).
 			WithPath(rd.path).At(b.Index, -1, start)
 	}
-	if size+SyncSize > rd.r.remaining() {
+	// Written as a subtraction: size+SyncSize overflows for sizes near MaxInt64 (no
+	// max_block_size), which let a corrupt size through to make() and panicked.
+	if size > rd.r.remaining()-SyncSize {
 		return blockErr("file is truncated: block declares %d bytes but only %d remain", size, rd.r.remaining()-min(rd.r.remaining(), SyncSize))
 	}
 	n := len(buf)

@@ -132,15 +132,20 @@ type boolCol struct {
 	bits  validity // reuses the bitmap code: "valid" = true
 }
 
+// The value bitmap is materialised lazily, at the first value of each batch. It
+// used to be allocated up front and again by release and finish, so every Release
+// left an allocation behind: a leak of C memory under the cgo allocator.
 func newBoolCol(alloc memory.Allocator) *boolCol {
 	c := &boolCol{}
 	c.nulls.init(alloc)
 	c.bits.init(alloc)
-	c.bits.materialize()
 	return c
 }
 
 func (c *boolCol) decode(r *reader) {
+	if !c.bits.on {
+		c.bits.materialize()
+	}
 	if r.boolean() {
 		c.bits.appendValid()
 	} else {
@@ -150,6 +155,9 @@ func (c *boolCol) decode(r *reader) {
 }
 
 func (c *boolCol) appendNull() {
+	if !c.bits.on {
+		c.bits.materialize()
+	}
 	c.bits.appendNull()
 	c.nulls.appendNull()
 }
@@ -161,7 +169,6 @@ func (c *boolCol) rollback()     { c.nulls.rollback(); c.bits.rollback() }
 func (c *boolCol) release() {
 	c.nulls.release()
 	c.bits.release()
-	c.bits.materialize()
 }
 
 func (c *boolCol) finish() arrow.ArrayData {
@@ -170,7 +177,6 @@ func (c *boolCol) finish() arrow.ArrayData {
 	c.bits.bits.n = (n + 7) / 8
 	vals := c.bits.bits.take()
 	c.bits.on, c.bits.n, c.bits.nulls = false, 0, 0
-	c.bits.materialize()
 	return newData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{bm, vals}, nil, nulls)
 }
 
@@ -455,8 +461,19 @@ func (c *listCol) decode(r *reader) {
 			break
 		}
 		c.child.reserve(int(min(n, int64(len(r.buf)-r.pos))))
-		for i := int64(0); i < n; i++ {
+		if c.minItem > 0 {
+			for i := int64(0); i < n; i++ {
+				c.child.decode(r)
+			}
+			continue
+		}
+		// Items that may take no bytes: charge those that do not (see maxEmptyItems).
+		for i := int64(0); i < n && r.err == nil; i++ {
+			start := r.pos
 			c.child.decode(r)
+			if r.pos == start {
+				r.emptyItem()
+			}
 		}
 	}
 	if c.child.length() > math.MaxInt32 {

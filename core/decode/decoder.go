@@ -86,14 +86,20 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // data does not match the schema. On error the rows of this call are rolled back.
 func (d *Decoder) Decode(data []byte, count, n int64) error {
 	d.mark()
-	r := reader{buf: data}
+	r := reader{buf: data, empty: maxEmptyItems}
 	for i := int64(0); i < n; i++ {
+		start := r.pos
 		for _, s := range d.steps {
 			if s.col != nil {
 				s.col.decode(&r)
 			} else {
 				s.skip(&r)
 			}
+		}
+		if r.pos == start {
+			// A schema whose records can take no bytes (only nulls) cannot bound
+			// the count by the data; without this a corrupt count spun for ever.
+			r.emptyItem()
 		}
 		if r.err != nil {
 			d.rollback()

@@ -40,12 +40,7 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 		case avro.Bytes:
 			return appendByteString(dst, r.bytes())
 		case avro.String:
-			b := r.bytes()
-			if !utf8.Valid(b) {
-				r.failf("string is not valid UTF-8")
-				return dst
-			}
-			return strconv.AppendQuote(dst, string(b))
+			return appendJSONString(dst, r)
 		}
 	case *avro.FixedSchema:
 		return appendByteString(dst, r.fixed(t.Size()))
@@ -80,7 +75,11 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 					dst = append(dst, ',')
 				}
 				first = false
+				start := r.pos
 				dst = appendJSON(dst, r, t.Items(), depth+1)
+				if r.pos == start {
+					r.emptyItems(jsonEmptyCost)
+				}
 			}
 		}
 		return append(dst, ']')
@@ -97,7 +96,7 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 					dst = append(dst, ',')
 				}
 				first = false
-				dst = strconv.AppendQuote(dst, string(r.bytes()))
+				dst = appendJSONString(dst, r)
 				dst = append(dst, ':')
 				dst = appendJSON(dst, r, t.Values(), depth+1)
 			}
@@ -125,6 +124,36 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 		return append(dst, `"-Infinity"`...)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
+}
+
+// appendJSONString reads an Avro string and appends it as a JSON string. It used
+// strconv.AppendQuote, whose Go escapes (\x01, \a, \x7f) are not JSON, and did
+// not check map keys for UTF-8.
+func appendJSONString(dst []byte, r *reader) []byte {
+	b := r.bytes()
+	if !utf8.Valid(b) {
+		r.failf("string is not valid UTF-8")
+		return dst
+	}
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range b {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20 || c == 0x7f:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			dst = append(dst, c) // multi-byte UTF-8 passes through as is
+		}
+	}
+	return append(dst, '"')
 }
 
 func appendByteString(dst []byte, b []byte) []byte {
@@ -211,12 +240,16 @@ func skipBlocks(r *reader, item func(*reader)) {
 			r.skip(r.long())
 			continue
 		}
-		if n > int64(len(r.buf)-r.pos)+maxZeroSizeItems {
+		if n > int64(len(r.buf)-r.pos)+r.empty {
 			r.failf("item count %d is impossible with %d bytes left", n, len(r.buf)-r.pos)
 			return
 		}
 		for i := int64(0); i < n && r.err == nil; i++ {
+			start := r.pos
 			item(r)
+			if r.pos == start {
+				r.emptyItem()
+			}
 		}
 	}
 }

@@ -15,6 +15,9 @@ type reader struct {
 	buf []byte
 	pos int
 	err error
+	// empty is how many more values that take no bytes (nulls, records of nulls)
+	// this block may hold. The data length bounds everything else.
+	empty int64
 }
 
 var (
@@ -155,13 +158,30 @@ func (r *reader) blockCount(minItem int) int64 {
 		r.long() // byte size of the block
 	}
 	left := int64(len(r.buf) - r.pos)
-	if minItem > 0 && n > left/int64(minItem) || minItem == 0 && n > maxZeroSizeItems {
+	if minItem > 0 && n > left/int64(minItem) || minItem == 0 && n > left+r.empty {
 		r.failf("item count %d is impossible with %d bytes left", n, left)
 		return 0
 	}
 	return n
 }
 
-// maxZeroSizeItems caps arrays of zero-byte items (e.g. nulls), which the data
-// length cannot bound.
-const maxZeroSizeItems = 1 << 24
+// maxEmptyItems caps the values in one block that take no bytes on the wire (array
+// items or records made only of nulls), which the data length cannot bound. It is
+// a budget for the whole block: it used to be a cap per array block, so each
+// byte of a count could buy 16M items, and a few bytes of a corrupt file made the
+// decoder spin for minutes or render gigabytes of JSON.
+const maxEmptyItems = 1 << 24
+
+// emptyItem charges one value that took no bytes against the block's budget.
+func (r *reader) emptyItem() { r.emptyItems(1) }
+
+// jsonEmptyCost is what an empty value costs when rendered as JSON, where it is
+// text ("null", "{}") rather than a counter: 65536 of them per block at most.
+const jsonEmptyCost = 256
+
+func (r *reader) emptyItems(cost int64) {
+	r.empty -= cost
+	if r.empty < 0 {
+		r.failf("more than %d values that take no bytes in one block", maxEmptyItems)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -89,6 +90,7 @@ type Scan struct {
 	wg       sync.WaitGroup
 	sem      *byteSem
 	deficit  atomic.Int64
+	surplus  int64 // rows framed beyond n_rows under ignore_errors (producer only)
 	cur      *unit
 	curIdx   int
 	emitted  int64
@@ -121,7 +123,12 @@ func Open(ctx context.Context, opts Options, alloc memory.Allocator) (*Scan, err
 }
 
 func (s *Scan) sourceOptions() *source.Options {
-	return &source.Options{Glob: s.opts.Glob, Storage: s.opts.Storage}
+	chunk := s.opts.ReadChunkSize
+	if chunk == 0 {
+		chunk = s3ChunkSize
+	}
+	return &source.Options{Glob: s.opts.Glob, Storage: s.opts.Storage,
+		ChunkSize: chunk, BufferBlocks: s.opts.BufferBlocks, BufferBytes: s.opts.BufferBytes}
 }
 
 func (s *Scan) open() error {
@@ -300,11 +307,22 @@ func (s *Scan) Next() (arrow.Record, error) {
 		}
 		u, ok := <-s.order
 		if !ok {
+			if err := s.ctx.Err(); err != nil {
+				// The caller's context was cancelled and the pipeline wound down:
+				// that is not the end of the data (it used to return io.EOF).
+				s.err = jerr.Wrap(jerr.Cancelled, err, "read cancelled")
+				s.stop()
+				return nil, s.err
+			}
 			s.finish()
 			return nil, io.EOF
 		}
 		<-u.done
 		if len(u.bad) > 0 {
+			// The producer records framing errors when it frames a unit and the
+			// worker records decode errors later, so within one unit they were out
+			// of file order; Errors promises file order. A unit is one file.
+			sort.SliceStable(u.bad, func(i, j int) bool { return u.bad[i].Offset < u.bad[j].Offset })
 			s.mu.Lock()
 			s.errs = append(s.errs, u.bad...)
 			s.mu.Unlock()
@@ -501,10 +519,18 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 		s.blocksRead.Add(1)
 		take := b.Count
 		if *remaining >= 0 && take > *remaining {
-			take = *remaining
+			if s.opts.IgnoreErrors {
+				// Decode the whole block and let the consumer cut at n_rows: if an
+				// earlier block turns out bad, these rows make up for it, as in a
+				// sequential read. Cutting here gave the rows of a later block
+				// instead.
+				s.surplus += take - *remaining
+			} else {
+				take = *remaining
+			}
 		}
 		if *remaining >= 0 {
-			*remaining -= take
+			*remaining -= min(take, *remaining)
 		}
 		u.blocks = append(u.blocks, b)
 		rows += take
@@ -528,7 +554,8 @@ func (s *Scan) waitDeficit(remaining *int64, inflight *[]*unit) bool {
 		}
 	}
 	*inflight = (*inflight)[:0]
-	short := s.deficit.Swap(0)
+	short := s.deficit.Swap(0) - s.surplus
+	s.surplus = 0
 	if short <= 0 {
 		return false
 	}

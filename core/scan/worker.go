@@ -84,7 +84,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 				kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
 			}
 			if s.blockFailed(u, jerr.Wrap(jerr.Codec, err, "%s", kind).WithPath(u.file.path).At(b.Index, -1, b.Offset)) {
-				return
+				break // deliver the rows before the bad block (see below)
 			}
 			continue
 		}
@@ -92,7 +92,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 			e := jerr.New(jerr.Decode, "block claims %d records but holds only %d bytes", b.Count, len(data)).
 				WithPath(u.file.path).At(b.Index, -1, b.Offset)
 			if s.blockFailed(u, e) {
-				return
+				break
 			}
 			continue
 		}
@@ -107,7 +107,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 			}
 			e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
 			if s.blockFailed(u, e) {
-				return
+				break
 			}
 			continue
 		}
@@ -117,10 +117,14 @@ func (s *Scan) process(u *unit, st *workerState) {
 			u.batches = append(u.batches, s.take(dec, u))
 		}
 	}
+	// Also after a failed block: its rows were rolled back, and the rows of the
+	// blocks before it are delivered ahead of the error, as a sequential read
+	// would. A plain return here used to drop them, so what a failing scan
+	// delivered depended on batch_size.
 	if dec.Rows() > 0 {
 		u.batches = append(u.batches, s.take(dec, u))
 	}
-	if short := u.limit - decoded; short > 0 {
+	if short := u.limit - decoded; short > 0 && u.err == nil {
 		s.deficit.Add(short)
 	}
 }

@@ -226,6 +226,13 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 	case *avro.EnumSchema:
 		return planEnum(t), nil
 	case *avro.RecordSchema:
+		if len(t.Fields()) == 0 {
+			// A nested record with no fields would be an Arrow struct with no
+			// children, which the Arrow C export (arrow-go cdata) cannot hand over:
+			// it panicked and took the Python process down. Refuse it like a
+			// top-level record with no fields.
+			return nil, fmt.Errorf("record %q has no fields, which cannot be represented as a Polars Struct", t.FullName())
+		}
 		p.stack = append(p.stack, t.FullName())
 		defer func() { p.stack = p.stack[:len(p.stack)-1] }()
 		n := &Node{Kind: Record, Avro: s}

@@ -29,10 +29,12 @@ func CompileGlob(glob string) ([]Pattern, error) {
 	out := make([]Pattern, 0, len(alts))
 	for _, a := range alts {
 		segs := strings.Split(a, "/")
-		for _, s := range segs {
+		for i, s := range segs {
 			if s == "**" {
 				continue
 			}
+			s = shellNegation(s)
+			segs[i] = s
 			if strings.Contains(s, "**") {
 				return nil, fmt.Errorf("invalid glob %q: '**' must be a whole path segment", glob)
 			}
@@ -43,6 +45,32 @@ func CompileGlob(glob string) ([]Pattern, error) {
 		out = append(out, Pattern{text: a, segments: segs})
 	}
 	return out, nil
+}
+
+// shellNegation rewrites the shell's class negation "[!...]", which Polars and
+// Python's glob use, into path.Match's "[^...]". Without it "[!a]" matched "a" and
+// "!" instead of everything but "a".
+func shellNegation(seg string) string {
+	if !strings.Contains(seg, "[!") {
+		return seg
+	}
+	b := []byte(seg)
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++ // an escaped character is literal
+		case '[':
+			if i+1 < len(b) && b[i+1] == '!' {
+				b[i+1] = '^'
+			}
+			for i++; i < len(b) && b[i] != ']'; i++ { // skip the class
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return string(b)
 }
 
 // LiteralPrefix is the part of the pattern before its first glob character. Listing
