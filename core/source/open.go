@@ -16,6 +16,12 @@ type Options struct {
 	Glob bool
 	// Storage holds the S3 settings of storage_options (all values are strings).
 	Storage map[string]string
+	// ChunkSize is the size of one ranged GET on S3 (0: DefaultS3ChunkSize).
+	ChunkSize int
+	// BufferBlocks and BufferBytes bound S3 read-ahead: at most BufferBlocks chunks
+	// and BufferBytes/2 bytes are fetched ahead of the reader (0: 4 and 64 MiB).
+	BufferBlocks int
+	BufferBytes  int64
 }
 
 // IsS3 reports whether name is an s3:// URI.
