@@ -34,10 +34,19 @@ func (v *values[T]) reserve(extra int) {
 	v.vals = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/size)
 }
 
+// append adds one value. The common case, with room to spare, is kept small
+// enough to be inlined.
 func (v *values[T]) append(x T) {
-	if v.n == len(v.vals) {
-		v.reserve(1)
+	if v.n < len(v.vals) {
+		v.vals[v.n] = x
+		v.n++
+		return
 	}
+	v.appendSlow(x)
+}
+
+func (v *values[T]) appendSlow(x T) {
+	v.reserve(1)
 	v.vals[v.n] = x
 	v.n++
 }
@@ -77,98 +86,89 @@ func (v *values[T]) appendBytes(b []byte) {
 	v.n += len(b)
 }
 
-// validity is a bitmap that only comes into being at the first null: most nullable
-// columns in real data have few or no nulls, and Arrow lets an all-valid array
-// omit its bitmap.
+// validity tracks which values are null. It records the positions of the nulls
+// and builds Arrow's bitmap only when the batch is finished: a valid value then
+// costs one increment, real data is mostly valid, and an all-valid array needs
+// no bitmap at all.
 type validity struct {
 	alloc memory.Allocator
-	bits  values[byte]
-	on    bool // the bitmap exists
-	n     int  // values appended
-	nulls int
+	n     int     // values appended
+	nulls []int32 // positions of the nulls, ascending
 
 	savedN, savedNulls int
-	savedOn            bool
 }
 
-func (b *validity) init(alloc memory.Allocator) { b.alloc = alloc; b.bits.init(alloc) }
+func (b *validity) init(alloc memory.Allocator) { b.alloc = alloc }
 
-func (b *validity) appendValid() {
-	if b.on {
-		b.set(b.n, true)
-	}
-	b.n++
-}
+func (b *validity) appendValid() { b.n++ }
 
 func (b *validity) appendNull() {
-	if !b.on {
-		b.materialize()
-	}
-	b.set(b.n, false)
+	b.nulls = append(b.nulls, int32(b.n))
 	b.n++
-	b.nulls++
 }
 
-// appendValidN records n valid values at once.
-func (b *validity) appendValidN(n int) {
-	if b.on {
-		for i := 0; i < n; i++ {
-			b.set(b.n+i, true)
+// take returns the bitmap (nil if there were no nulls) and the null count, and
+// starts afresh.
+func (b *validity) take() (*memory.Buffer, int) {
+	nulls := len(b.nulls)
+	var buf *memory.Buffer
+	if nulls > 0 {
+		buf = memory.NewResizableBuffer(b.alloc)
+		buf.Resize((b.n + 7) / 8)
+		bits := buf.Bytes()
+		for i := range bits {
+			bits[i] = 0xff
+		}
+		for _, i := range b.nulls {
+			bits[i>>3] &^= 1 << (i & 7)
 		}
 	}
-	b.n += n
-}
-
-func (b *validity) materialize() {
-	b.on = true
-	need := (b.n + 8) / 8
-	b.bits.reserve(need + 64)
-	for i := 0; i < need; i++ {
-		b.bits.vals[i] = 0xff
-	}
-	b.bits.n = need
-}
-
-func (b *validity) set(i int, valid bool) {
-	byteIdx := i >> 3
-	for byteIdx >= b.bits.n {
-		b.bits.append(0)
-	}
-	mask := byte(1) << (i & 7)
-	if valid {
-		b.bits.vals[byteIdx] |= mask
-	} else {
-		b.bits.vals[byteIdx] &^= mask
-	}
-}
-
-// take returns the bitmap (nil if there were no nulls) and the null count.
-func (b *validity) take() (*memory.Buffer, int) {
-	nulls := b.nulls
-	var buf *memory.Buffer
-	if b.on {
-		b.bits.n = (b.n + 7) / 8
-		buf = b.bits.take()
-	}
-	b.on, b.n, b.nulls = false, 0, 0
+	b.n, b.nulls = 0, b.nulls[:0]
 	return buf, nulls
 }
 
-func (b *validity) release() {
-	b.bits.release()
-	b.on, b.n, b.nulls = false, 0, 0
+func (b *validity) release() { b.n, b.nulls = 0, b.nulls[:0] }
+
+func (b *validity) mark() { b.savedN, b.savedNulls = b.n, len(b.nulls) }
+
+func (b *validity) rollback() { b.n, b.nulls = b.savedN, b.nulls[:b.savedNulls] }
+
+// bitmap is a growable packed array of booleans (Arrow's boolean layout).
+type bitmap struct {
+	bytes values[byte]
+	n     int
+	saved int
 }
 
-func (b *validity) mark() {
-	b.savedN, b.savedNulls, b.savedOn = b.n, b.nulls, b.on
+func (m *bitmap) init(alloc memory.Allocator) { m.bytes.init(alloc) }
+
+func (m *bitmap) append(v bool) {
+	if m.n&7 == 0 {
+		m.bytes.append(0)
+	}
+	if v {
+		m.bytes.vals[m.n>>3] |= 1 << (m.n & 7)
+	}
+	m.n++
 }
 
-func (b *validity) rollback() {
-	b.n, b.nulls = b.savedN, b.savedNulls
-	if b.on {
-		b.bits.n = (b.n + 7) / 8
-		if !b.savedOn && b.nulls == 0 {
-			b.on = false
-		}
+func (m *bitmap) reserve(n int) { m.bytes.reserve(n/8 + 1) }
+
+func (m *bitmap) take() *memory.Buffer {
+	buf := m.bytes.take()
+	m.n = 0
+	return buf
+}
+
+func (m *bitmap) release() { m.bytes.release(); m.n = 0 }
+
+func (m *bitmap) mark() { m.saved = m.n }
+
+func (m *bitmap) rollback() {
+	m.n = m.saved
+	m.bytes.n = (m.n + 7) / 8
+	if m.n&7 != 0 {
+		// Clear the bits past the end: append only ever sets bits.
+		m.bytes.vals[m.n>>3] &= 1<<(m.n&7) - 1
 	}
 }

@@ -129,12 +129,9 @@ func (c *timeMicrosCol) decode(r *reader) { c.put(r.long() * 1_000) }
 // boolCol packs booleans into a bitmap.
 type boolCol struct {
 	nulls validity
-	bits  validity // reuses the bitmap code: "valid" = true
+	bits  bitmap
 }
 
-// The value bitmap is materialised lazily, at the first value of each batch. It
-// used to be allocated up front and again by release and finish, so every Release
-// left an allocation behind: a leak of C memory under the cgo allocator.
 func newBoolCol(alloc memory.Allocator) *boolCol {
 	c := &boolCol{}
 	c.nulls.init(alloc)
@@ -143,41 +140,25 @@ func newBoolCol(alloc memory.Allocator) *boolCol {
 }
 
 func (c *boolCol) decode(r *reader) {
-	if !c.bits.on {
-		c.bits.materialize()
-	}
-	if r.boolean() {
-		c.bits.appendValid()
-	} else {
-		c.bits.appendNull()
-	}
+	c.bits.append(r.boolean())
 	c.nulls.appendValid()
 }
 
 func (c *boolCol) appendNull() {
-	if !c.bits.on {
-		c.bits.materialize()
-	}
-	c.bits.appendNull()
+	c.bits.append(false)
 	c.nulls.appendNull()
 }
 
-func (c *boolCol) reserve(n int) { c.bits.bits.reserve(n/8 + 1) }
-func (c *boolCol) length() int   { return c.nulls.n }
+func (c *boolCol) reserve(n int) { c.bits.reserve(n) }
+func (c *boolCol) length() int   { return c.bits.n }
 func (c *boolCol) mark()         { c.nulls.mark(); c.bits.mark() }
 func (c *boolCol) rollback()     { c.nulls.rollback(); c.bits.rollback() }
-func (c *boolCol) release() {
-	c.nulls.release()
-	c.bits.release()
-}
+func (c *boolCol) release()      { c.nulls.release(); c.bits.release() }
 
 func (c *boolCol) finish() arrow.ArrayData {
-	n := c.nulls.n
+	n := c.bits.n
 	bm, nulls := c.nulls.take()
-	c.bits.bits.n = (n + 7) / 8
-	vals := c.bits.bits.take()
-	c.bits.on, c.bits.n, c.bits.nulls = false, 0, 0
-	return newData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{bm, vals}, nil, nulls)
+	return newData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{bm, c.bits.take()}, nil, nulls)
 }
 
 // ---- variable-width: bytes, string, fixed -------------------------------------------
@@ -188,6 +169,9 @@ type binaryCol struct {
 	nulls   validity
 	offsets values[int32]
 	data    bytesBuf
+	// perRow is the data bytes per value of the last batch: reserving by it
+	// spares most of the reallocations (and their copies) of a growing buffer.
+	perRow float64
 }
 
 func (c *binaryCol) init(dt arrow.DataType, alloc memory.Allocator) {
@@ -222,15 +206,23 @@ func (c *binaryCol) appendNull() {
 	c.nulls.appendNull()
 }
 
-func (c *binaryCol) reserve(n int) { c.start(); c.offsets.reserve(n) }
-func (c *binaryCol) length() int   { return max(c.offsets.n-1, 0) }
-func (c *binaryCol) mark()         { c.start(); c.offsets.mark(); c.data.mark(); c.nulls.mark() }
-func (c *binaryCol) rollback()     { c.offsets.rollback(); c.data.rollback(); c.nulls.rollback() }
-func (c *binaryCol) release()      { c.offsets.release(); c.data.release(); c.nulls.release() }
+func (c *binaryCol) reserve(n int) {
+	c.start()
+	c.offsets.reserve(n)
+	c.data.reserve(int(float64(n) * c.perRow * 1.05))
+}
+
+func (c *binaryCol) length() int { return max(c.offsets.n-1, 0) }
+func (c *binaryCol) mark()       { c.start(); c.offsets.mark(); c.data.mark(); c.nulls.mark() }
+func (c *binaryCol) rollback()   { c.offsets.rollback(); c.data.rollback(); c.nulls.rollback() }
+func (c *binaryCol) release()    { c.offsets.release(); c.data.release(); c.nulls.release() }
 
 func (c *binaryCol) finish() arrow.ArrayData {
 	c.start()
 	n := c.length()
+	if n > 0 {
+		c.perRow = float64(c.data.n) / float64(n)
+	}
 	bm, nulls := c.nulls.take()
 	return newData(c.dt, n, []*memory.Buffer{bm, c.offsets.take(), c.data.take()}, nil, nulls)
 }

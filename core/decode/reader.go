@@ -35,14 +35,37 @@ func (r *reader) fail(err error) {
 
 func (r *reader) failf(format string, args ...any) { r.fail(fmt.Errorf(format, args...)) }
 
-// long reads a zigzag varint. The one-byte case is by far the most common, so it
-// gets its own branch ahead of the loop.
+// long reads a zigzag varint. Values below 64 in magnitude take one byte and are
+// by far the most common, so that case is small enough to be inlined into every
+// decoder; longer encodings take the loop in longSlow.
 func (r *reader) long() int64 {
 	if r.pos < len(r.buf) {
 		if b := r.buf[r.pos]; b < 0x80 {
 			r.pos++
 			return int64(b>>1) ^ -int64(b&1)
 		}
+	}
+	return r.longSlow()
+}
+
+func (r *reader) longSlow() int64 {
+	if len(r.buf)-r.pos >= 10 {
+		// Away from the end of the block a varint cannot run out of data, so the
+		// bytes are taken without per-byte length checks.
+		b := r.buf[r.pos : r.pos+10]
+		u := uint64(b[0] & 0x7f)
+		for i := 1; i < 10; i++ {
+			u |= uint64(b[i]&0x7f) << (7 * i)
+			if b[i] < 0x80 {
+				if i == 9 && b[i] > 1 {
+					break // more than 64 bits
+				}
+				r.pos += i + 1
+				return int64(u>>1) ^ -int64(u&1)
+			}
+		}
+		r.fail(errVarint)
+		return 0
 	}
 	var u uint64
 	for shift := uint(0); shift < 64; shift += 7 {
@@ -54,6 +77,9 @@ func (r *reader) long() int64 {
 		r.pos++
 		u |= uint64(b&0x7f) << shift
 		if b < 0x80 {
+			if shift == 63 && b > 1 {
+				break // more than 64 bits
+			}
 			return int64(u>>1) ^ -int64(u&1)
 		}
 	}

@@ -86,6 +86,7 @@ type Scan struct {
 
 	started  bool
 	order    chan *unit
+	spare    chan []byte // unit data buffers to reuse, so framing allocates little
 	work     chan *unit
 	wg       sync.WaitGroup
 	sem      *byteSem
@@ -258,6 +259,7 @@ func (s *Scan) start() {
 	s.started = true
 	s.order = make(chan *unit, s.opts.BufferBlocks)
 	s.work = make(chan *unit)
+	s.spare = make(chan []byte, s.opts.Workers+1)
 	s.sem = newByteSem(s.ctx, s.opts.BufferBytes)
 	s.wg.Add(1 + s.opts.Workers)
 	go s.produce()
@@ -469,7 +471,14 @@ func (s *Scan) produce() {
 // frameFile frames one file into units. It returns true when the scan must stop
 // (an error was sent, n_rows is satisfied, or the scan was cancelled).
 func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, inflight *[]*unit) bool {
-	newUnit := func() *unit { return &unit{file: fi, done: make(chan struct{})} }
+	newUnit := func() *unit {
+		u := &unit{file: fi, done: make(chan struct{})}
+		select {
+		case u.data = <-s.spare:
+		default:
+		}
+		return u
+	}
 	u := newUnit()
 	var rows int64
 	flush := func() bool {

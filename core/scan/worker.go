@@ -29,6 +29,10 @@ func (s *Scan) worker() {
 	for u := range s.work {
 		s.process(u, st)
 		s.sem.release(int64(len(u.data)))
+		select {
+		case s.spare <- u.data[:0]:
+		default: // enough spares already; let this one go
+		}
 		u.data, u.blocks = nil, nil
 		close(u.done)
 	}
