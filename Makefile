@@ -10,8 +10,12 @@ PY := $(VENV)/bin/python
 LIB := python/jetliner/libjetliner.so
 GO_SOURCES := $(shell find core cgo -name '*.go' -not -name '*_test.go') go.mod go.sum
 FUZZTIME ?= 20s
+# The S3 test server: versitygw, a real S3 implementation over a local directory.
+TOOLS := .tools/bin
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW := $(TOOLS)/versitygw
 
-.PHONY: all build venv demo test test-go test-python lint fuzz bench clean
+.PHONY: all build venv tools demo test test-go test-python lint fuzz bench clean
 
 all: build
 
@@ -31,6 +35,12 @@ $(LIB): $(GO_SOURCES)
 
 build: $(LIB)
 
+# Test tools, installed into .tools/bin (not into the user's GOPATH).
+$(VERSITYGW):
+	GOBIN=$(abspath $(TOOLS)) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+tools: $(VERSITYGW)
+
 demo: venv build
 	$(PY) examples/demo.py
 
@@ -41,7 +51,7 @@ test-go:
 	go test ./...
 	go test -race ./core/scan/
 
-test-python: venv build
+test-python: venv build tools
 	$(PY) -m pytest -q tests
 
 lint: venv

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from . import _options
+from . import _options, _progress
 from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
 from ._readers import AvroReader
 from ._scan import NativeScan
@@ -16,6 +16,16 @@ from .exceptions import ConfigurationError
 
 # The most recent scan_avro read's engine counters, for tests that check pushdown.
 _last_scan_stats: dict[str, Any] = {}
+
+# read_chunk_size of the scans that only read a header: on S3 the automatic size is
+# a 4 MiB ranged GET, far more than a header needs (a larger header still works).
+_HEADER_CHUNK_SIZE = 64 * 1024
+
+
+def _header_options(opts: dict[str, Any]) -> dict[str, Any]:
+    if opts.get("read_chunk_size") is None:
+        return {**opts, "read_chunk_size": _HEADER_CHUNK_SIZE}
+    return opts
 
 
 def scan_avro(
@@ -100,7 +110,7 @@ def scan_avro(
     )
     # The header is read now, not at collect(): Polars wraps errors raised while it
     # asks for a schema, and users expect jetliner's own exceptions here.
-    header = NativeScan(_options.build(sources, **base))
+    header = NativeScan(_options.build(sources, **_header_options(base)))
     schema = header.polars_schema
     header.close()
     generated = {row_index_name, include_file_paths} - {None}
@@ -155,6 +165,7 @@ def read_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    progress: bool = False,
     **unknown: Any,
 ) -> pl.DataFrame:
     """Read Avro files into a DataFrame.
@@ -171,6 +182,9 @@ def read_avro(
         ``include_file_paths``, ``ignore_errors``, ``storage_options``,
         ``buffer_blocks``, ``buffer_bytes``, ``read_chunk_size``, ``batch_size`` and
         ``max_block_size``, as in :func:`scan_avro`.
+    progress
+        Show a progress bar of the bytes and rows read: tqdm's (a widget in
+        Jupyter) when tqdm is installed, otherwise a line of text on stderr.
 
     Returns
     -------
@@ -196,18 +210,30 @@ def read_avro(
         batch_size=batch_size,
         max_block_size=max_block_size,
     )
+    show_progress = _progress.check(progress)
     names = _column_names(sources, columns, opts)
     scan = NativeScan(_options.build(sources, columns=names, **opts))
+    bar = None
     try:
+        if show_progress:
+            bar = _progress.ReadProgress(scan)
         frames = []
+        # A KeyboardInterrupt lands between batches (the engine decodes a batch
+        # with the GIL released); the finally below then stops the engine.
         while (df := scan.next_batch()) is not None:
             frames.append(df)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.finish()
         if not frames:
             return pl.DataFrame(schema=scan.polars_schema)
         if len(frames) == 1:
             return frames[0]
         return pl.concat(frames, how="vertical", rechunk=False)
     finally:
+        if bar is not None:
+            bar.close()
         scan.close()
 
 
@@ -225,7 +251,9 @@ def _column_names(
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in cols):
         raise ConfigurationError("columns must be all names or all 0-based positions, not a mix")
     header = NativeScan(
-        _options.build(sources, **{**opts, "row_index_name": None, "include_file_paths": None})
+        _options.build(
+            sources, **_header_options({**opts, "row_index_name": None, "include_file_paths": None})
+        )
     )
     try:
         names = list(header.polars_schema.names())
@@ -263,7 +291,9 @@ def read_avro_schema(
     """
     _options.reject_unknown("read_avro_schema", unknown)
     sources = _options.normalize_sources(source)
-    scan = NativeScan(_options.build(sources[:1], storage_options=storage_options))
+    scan = NativeScan(
+        _options.build(sources[:1], storage_options=storage_options, read_chunk_size=_HEADER_CHUNK_SIZE)
+    )
     try:
         return scan.polars_schema
     finally:
@@ -285,6 +315,7 @@ def open(
     row_index_name: str | None = None,
     row_index_offset: int = 0,
     include_file_paths: str | None = None,
+    progress: bool = False,
     **unknown: Any,
 ) -> AvroReader:
     """Open one Avro file for reading in batches.
@@ -319,5 +350,6 @@ def open(
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,
         include_file_paths=include_file_paths,
+        progress=progress,
         **unknown,
     )
