@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from . import _options, _progress
+from . import _options
 from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
 from ._readers import AvroReader
 from ._scan import NativeScan
@@ -165,7 +165,6 @@ def read_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
-    progress: bool = False,
     **unknown: Any,
 ) -> pl.DataFrame:
     """Read Avro files into a DataFrame.
@@ -182,9 +181,6 @@ def read_avro(
         ``include_file_paths``, ``ignore_errors``, ``storage_options``,
         ``buffer_blocks``, ``buffer_bytes``, ``read_chunk_size``, ``batch_size`` and
         ``max_block_size``, as in :func:`scan_avro`.
-    progress
-        Show a progress bar of the bytes and rows read: tqdm's (a widget in
-        Jupyter) when tqdm is installed, otherwise a line of text on stderr.
 
     Returns
     -------
@@ -210,30 +206,18 @@ def read_avro(
         batch_size=batch_size,
         max_block_size=max_block_size,
     )
-    show_progress = _progress.check(progress)
     names = _column_names(sources, columns, opts)
     scan = NativeScan(_options.build(sources, columns=names, **opts))
-    bar = None
     try:
-        if show_progress:
-            bar = _progress.ReadProgress(scan)
         frames = []
-        # A KeyboardInterrupt lands between batches (the engine decodes a batch
-        # with the GIL released); the finally below then stops the engine.
         while (df := scan.next_batch()) is not None:
             frames.append(df)
-            if bar is not None:
-                bar.update()
-        if bar is not None:
-            bar.finish()
         if not frames:
             return pl.DataFrame(schema=scan.polars_schema)
         if len(frames) == 1:
             return frames[0]
         return pl.concat(frames, how="vertical", rechunk=False)
     finally:
-        if bar is not None:
-            bar.close()
         scan.close()
 
 
@@ -315,7 +299,6 @@ def open(
     row_index_name: str | None = None,
     row_index_offset: int = 0,
     include_file_paths: str | None = None,
-    progress: bool = False,
     **unknown: Any,
 ) -> AvroReader:
     """Open one Avro file for reading in batches.
@@ -350,6 +333,5 @@ def open(
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,
         include_file_paths=include_file_paths,
-        progress=progress,
         **unknown,
     )
