@@ -45,6 +45,7 @@ func (v *values[T]) append(x T) {
 	v.appendSlow(x)
 }
 
+//go:noinline
 func (v *values[T]) appendSlow(x T) {
 	v.reserve(1)
 	v.vals[v.n] = x

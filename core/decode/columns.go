@@ -100,36 +100,157 @@ func (c *prim[T]) finish() arrow.ArrayData {
 	return newData(c.dt, n, []*memory.Buffer{bm, c.v.take()}, nil, nulls)
 }
 
-type int32Col struct{ prim[int32] }
+// The leaf columns below write straight into their reserved buffers and read the
+// branch index of a [null, T] union themselves (see nullPrefix): these are the
+// innermost loop of every read, where a call or a wrapper per value shows.
 
-func (c *int32Col) decode(r *reader) { c.put(r.int()) }
+type int32Col struct {
+	prim[int32]
+	nullPrefix
+}
 
-type int64Col struct{ prim[int64] }
+func (c *int32Col) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.long()
+	if v != int64(int32(v)) {
+		r.failf("int value %d out of 32-bit range", v)
+	}
+	if c.v.n < len(c.v.vals) {
+		c.v.vals[c.v.n] = int32(v)
+		c.v.n++
+		c.nulls.n++
+		return
+	}
+	c.put(int32(v))
+}
 
-func (c *int64Col) decode(r *reader) { c.put(r.long()) }
+type int64Col struct {
+	prim[int64]
+	nullPrefix
+}
 
-type float32Col struct{ prim[float32] }
+func (c *int64Col) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.long()
+	if c.v.n < len(c.v.vals) {
+		c.v.vals[c.v.n] = v
+		c.v.n++
+		c.nulls.n++
+		return
+	}
+	c.put(v)
+}
 
-func (c *float32Col) decode(r *reader) { c.put(r.float()) }
+type float32Col struct {
+	prim[float32]
+	nullPrefix
+}
 
-type float64Col struct{ prim[float64] }
+func (c *float32Col) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	c.put(r.float())
+}
 
-func (c *float64Col) decode(r *reader) { c.put(r.double()) }
+type float64Col struct {
+	prim[float64]
+	nullPrefix
+}
+
+func (c *float64Col) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.double()
+	if c.v.n < len(c.v.vals) {
+		c.v.vals[c.v.n] = v
+		c.v.n++
+		c.nulls.n++
+		return
+	}
+	c.put(v)
+}
 
 // timeMillisCol and timeMicrosCol scale to nanoseconds, Polars' only Time unit, so
 // Polars takes the buffer as is.
-type timeMillisCol struct{ prim[int64] }
+type timeMillisCol struct {
+	prim[int64]
+	nullPrefix
+}
 
-func (c *timeMillisCol) decode(r *reader) { c.put(int64(r.int()) * 1_000_000) }
+func (c *timeMillisCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	c.put(int64(r.int()) * 1_000_000)
+}
 
-type timeMicrosCol struct{ prim[int64] }
+type timeMicrosCol struct {
+	prim[int64]
+	nullPrefix
+}
 
-func (c *timeMicrosCol) decode(r *reader) { c.put(r.long() * 1_000) }
+func (c *timeMicrosCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	c.put(r.long() * 1_000)
+}
+
+// nullPrefix lets a leaf column decode a [null, T] union itself. The branch index
+// of a two-branch union is one byte, 0x00 or 0x02, so it is checked as such.
+type nullPrefix struct {
+	nullable  bool
+	nullByte  byte // the encoding of the null branch's index
+	valueByte byte // the encoding of the other branch's index
+}
+
+func (u *nullPrefix) setNullable(nullIdx int) {
+	u.nullable = true
+	u.nullByte, u.valueByte = byte(2*nullIdx), byte(2*(1-nullIdx))
+}
+
+// readNull reads the branch index and reports whether it is the null branch. A
+// bad index fails the reader and counts as null; the block is dropped anyway.
+func (u *nullPrefix) readNull(r *reader) bool {
+	if r.pos >= len(r.buf) {
+		r.fail(errShort)
+		return true
+	}
+	b := r.buf[r.pos]
+	r.pos++
+	switch b {
+	case u.valueByte:
+		return false
+	case u.nullByte:
+		return true
+	}
+	r.failf("union branch index out of range for a 2-branch union")
+	return true
+}
+
+// nullableLeaf is a column that decodes a [null, T] union without a wrapper.
+type nullableLeaf interface {
+	column
+	setNullable(nullIdx int)
+}
 
 // boolCol packs booleans into a bitmap.
 type boolCol struct {
 	nulls validity
 	bits  bitmap
+	nullPrefix
 }
 
 func newBoolCol(alloc memory.Allocator) *boolCol {
@@ -140,6 +261,10 @@ func newBoolCol(alloc memory.Allocator) *boolCol {
 }
 
 func (c *boolCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
 	c.bits.append(r.boolean())
 	c.nulls.appendValid()
 }
@@ -227,15 +352,31 @@ func (c *binaryCol) finish() arrow.ArrayData {
 	return newData(c.dt, n, []*memory.Buffer{bm, c.offsets.take(), c.data.take()}, nil, nulls)
 }
 
-type bytesCol struct{ binaryCol }
+type bytesCol struct {
+	binaryCol
+	nullPrefix
+}
 
-func (c *bytesCol) decode(r *reader) { c.put(r, r.bytes()) }
+func (c *bytesCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	c.put(r, r.bytes())
+}
 
 // stringCol checks UTF-8: Polars assumes valid strings, and bad bytes are a corrupt
 // file, not something to pass on silently.
-type stringCol struct{ binaryCol }
+type stringCol struct {
+	binaryCol
+	nullPrefix
+}
 
 func (c *stringCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
 	b := r.bytes()
 	if !validUTF8(b) {
 		r.failf("string is not valid UTF-8")

@@ -16,6 +16,10 @@ import (
 // newColumn builds the column that decodes node n.
 func newColumn(n *schema.Node, alloc memory.Allocator) column {
 	c := newPlainColumn(n, alloc)
+	if leaf, ok := c.(nullableLeaf); ok && n.Nullable {
+		leaf.setNullable(n.NullIndex)
+		return leaf
+	}
 	switch {
 	case n.Nullable:
 		return &nullableCol{column: c, nullIdx: int64(n.NullIndex)}

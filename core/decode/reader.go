@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // reader reads Avro binary values from one decompressed block. Errors are sticky,
@@ -39,16 +40,31 @@ func (r *reader) failf(format string, args ...any) { r.fail(fmt.Errorf(format, a
 // by far the most common, so that case is small enough to be inlined into every
 // decoder; longer encodings take the loop in longSlow.
 func (r *reader) long() int64 {
-	if r.pos < len(r.buf) {
-		if b := r.buf[r.pos]; b < 0x80 {
-			r.pos++
-			return int64(b>>1) ^ -int64(b&1)
-		}
+	if r.pos < len(r.buf) && r.buf[r.pos] < 0x80 {
+		b := int64(r.buf[r.pos])
+		r.pos++
+		return b>>1 ^ -(b & 1)
 	}
 	return r.longSlow()
 }
 
 func (r *reader) longSlow() int64 {
+	if len(r.buf)-r.pos >= 8 {
+		// Varints of up to 8 bytes (56 bits: every timestamp, most ids) are
+		// decoded from one 64-bit load without a loop: find the terminating byte,
+		// then squeeze out the continuation bits in three shift-and-mask steps.
+		x := binary.LittleEndian.Uint64(r.buf[r.pos:])
+		if stop := ^x & 0x8080808080808080; stop != 0 {
+			n := (bits.TrailingZeros64(stop) + 1) / 8 // bytes in the varint
+			x &= ^uint64(0) >> (64 - 8*n)
+			x &= 0x7f7f7f7f7f7f7f7f
+			x = x&0x007f007f007f007f | (x&0x7f007f007f007f00)>>1
+			x = x&0x00003fff00003fff | (x&0x3fff00003fff0000)>>2
+			x = x&0x000000000fffffff | (x&0x0fffffff00000000)>>4
+			r.pos += n
+			return int64(x>>1) ^ -int64(x&1)
+		}
+	}
 	if len(r.buf)-r.pos >= 10 {
 		// Away from the end of the block a varint cannot run out of data, so the
 		// bytes are taken without per-byte length checks.
