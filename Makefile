@@ -3,19 +3,20 @@
 #   make test   set everything up and run every test (Go and Python)
 #   make bench  the side-by-side benchmark against other Avro readers
 #   make lint   gofmt, go vet, ruff, mypy
+#   make docs   build the documentation site into site/ (mkdocs, warnings are errors)
 
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 LIB := python/jetliner/libjetliner.so
-GO_SOURCES := $(shell find core cgo -name '*.go' -not -name '*_test.go') go.mod go.sum
+GO_SOURCES := $(shell find core cgo -name '*.go' -not -name '*_test.go') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
 FUZZTIME ?= 20s
 # The S3 test server: versitygw, a real S3 implementation over a local directory.
 TOOLS := .tools/bin
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(TOOLS)/versitygw
 
-.PHONY: all build venv tools demo test test-go test-python lint fuzz bench clean
+.PHONY: all build venv tools demo test test-go test-python docs examples lint fuzz bench clean
 
 all: build
 
@@ -44,7 +45,7 @@ tools: $(VERSITYGW)
 demo: venv build
 	$(PY) examples/demo.py
 
-test: test-go test-python
+test: test-go test-python docs
 
 test-go:
 	go vet ./...
@@ -53,6 +54,16 @@ test-go:
 
 test-python: venv build tools
 	$(PY) -m pytest -q tests
+
+# The documentation site: user guide and API reference from the docstrings.
+# --strict fails on any warning (a broken link, a docstring out of step).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The example scripts and the quickstart notebook, executed (make test runs them
+# too, as part of the Python tests: tests/test_examples.py).
+examples: venv build tools
+	$(PY) -m pytest -q tests/test_examples.py
 
 lint: venv
 	@test -z "$$(gofmt -l core cgo)" || (gofmt -l core cgo; echo "gofmt would change the files above"; exit 1)

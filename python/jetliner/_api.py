@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from . import _options
+from . import _native, _options, _progress
 from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
 from ._readers import AvroReader
 from ._scan import NativeScan
@@ -131,19 +131,38 @@ def scan_avro(
         if n_rows_hint is not None:
             opts["n_rows"] = n_rows_hint if n_rows is None else min(n_rows, n_rows_hint)
         scan = NativeScan(_options.build(sources, **opts))
+        watch = _native.InterruptWatch()
         try:
             while (df := scan.next_batch()) is not None:
+                if watch.interrupted():
+                    # This runs on a Polars thread; raising stops the query and
+                    # the main thread gets its KeyboardInterrupt from Python's
+                    # own handler, to which the signal was handed on.
+                    raise KeyboardInterrupt
                 if with_columns is not None and df.columns != with_columns:
                     df = df.select(with_columns)
                 if predicate is not None:
                     df = df.filter(predicate)
                 yield df
         finally:
-            _last_scan_stats.clear()
-            _last_scan_stats.update(scan.stats()["stats"])
-            scan.close()
+            watch.stop()
+            try:
+                _finish(scan)
+            except KeyboardInterrupt:
+                # Polars stops a collect() on Ctrl-C by itself and raises
+                # KeyboardInterrupt to the caller; Python's own pending interrupt
+                # then fires here, as Polars drops this generator on the way out.
+                # The caller has its KeyboardInterrupt already: finish cleaning up.
+                _finish(scan)
 
     return register_io_source(source_fn, schema=schema, explain_name="jetliner")
+
+
+def _finish(scan: NativeScan) -> None:
+    """Close a scan_avro read and keep its counters for the tests."""
+    scan.close()  # closing keeps the final counters readable
+    _last_scan_stats.clear()
+    _last_scan_stats.update(scan.stats().get("stats", {}))
 
 
 scan = scan_avro
@@ -165,6 +184,7 @@ def read_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    progress: bool = False,
     **unknown: Any,
 ) -> pl.DataFrame:
     """Read Avro files into a DataFrame.
@@ -176,11 +196,33 @@ def read_avro(
     columns
         Read only these columns, by name or by 0-based position. Unselected
         columns are skipped while decoding.
-    **options
-        ``n_rows``, ``row_index_name``, ``row_index_offset``, ``glob``,
-        ``include_file_paths``, ``ignore_errors``, ``storage_options``,
-        ``buffer_blocks``, ``buffer_bytes``, ``read_chunk_size``, ``batch_size`` and
-        ``max_block_size``, as in :func:`scan_avro`.
+    n_rows
+        Stop after this many rows in total.
+    row_index_name
+        Add a row index column of this name as the first column.
+    row_index_offset
+        The first value of the row index.
+    glob
+        Expand glob patterns; ``False`` takes every path literally.
+    include_file_paths
+        Add a String column of this name with each row's source path or URI.
+    ignore_errors
+        Skip bad blocks (resynchronising on the next sync marker) instead of raising.
+    storage_options
+        S3 settings, as in :func:`scan_avro`.
+    buffer_blocks
+        How many blocks (decode units) may be read ahead of the decoder.
+    buffer_bytes
+        Cap on the compressed bytes held by read-ahead.
+    read_chunk_size
+        I/O request size in bytes; ``None`` chooses one for the source.
+    batch_size
+        Rows per batch while reading (the result is one DataFrame of them).
+    max_block_size
+        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    progress
+        Show a progress bar of the bytes and rows read: tqdm's (a widget in
+        Jupyter) when tqdm is installed, otherwise a line of text on stderr.
 
     Returns
     -------
@@ -206,18 +248,38 @@ def read_avro(
         batch_size=batch_size,
         max_block_size=max_block_size,
     )
+    show_progress = _progress.check(progress)
     names = _column_names(sources, columns, opts)
     scan = NativeScan(_options.build(sources, columns=names, **opts))
+    bar = None
     try:
+        if show_progress:
+            bar = _progress.ReadProgress(scan)
         frames = []
+        # A KeyboardInterrupt lands between batches (the engine decodes a batch
+        # with the GIL released); the finally below then stops the engine.
         while (df := scan.next_batch()) is not None:
             frames.append(df)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            bar.finish()
         if not frames:
             return pl.DataFrame(schema=scan.polars_schema)
         if len(frames) == 1:
             return frames[0]
         return pl.concat(frames, how="vertical", rechunk=False)
+    except Exception:
+        if bar is not None:
+            bar.close("failed")
+        raise
+    except BaseException:
+        if bar is not None:
+            bar.close("interrupted")
+        raise
     finally:
+        if bar is not None:
+            bar.close()
         scan.close()
 
 
@@ -299,6 +361,7 @@ def open(
     row_index_name: str | None = None,
     row_index_offset: int = 0,
     include_file_paths: str | None = None,
+    progress: bool = False,
     **unknown: Any,
 ) -> AvroReader:
     """Open one Avro file for reading in batches.
@@ -310,8 +373,36 @@ def open(
     ----------
     path
         A local path, ``file://`` URL or ``s3://bucket/key`` URI.
-    **options
-        As for :class:`AvroReader`.
+    batch_size
+        Target rows per batch; a batch may be a little larger, the last smaller.
+    buffer_blocks
+        How many blocks (decode units) may be read ahead of the decoder.
+    buffer_bytes
+        Cap on the compressed bytes held by read-ahead.
+    ignore_errors
+        Skip bad blocks instead of raising; the reader's ``errors`` lists them.
+    projected_columns
+        Read only these columns.
+    storage_options
+        S3 settings, as in :func:`scan_avro`.
+    read_chunk_size
+        I/O request size in bytes; ``None`` picks one for the source.
+    max_block_size
+        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    n_rows
+        Stop after this many rows.
+    row_index_name
+        Add a row index column of this name first.
+    row_index_offset
+        The first value of the row index.
+    include_file_paths
+        Add a column of this name holding the file's path.
+    progress
+        Show a progress bar of the bytes and rows read.
+
+    Returns
+    -------
+    AvroReader
 
     Examples
     --------
@@ -333,5 +424,6 @@ def open(
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,
         include_file_paths=include_file_paths,
+        progress=progress,
         **unknown,
     )

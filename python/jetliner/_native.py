@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ def _load() -> ctypes.CDLL:
         "jl_scan_stream": [ctypes.c_uint64, ctypes.POINTER(ArrowArrayStream)],
         "jl_scan_stats": [ctypes.c_uint64],
         "jl_scan_close": [ctypes.c_uint64],
+        "jl_count": [ctypes.c_char_p],
     }.items():
         fn = getattr(lib, name)
         fn.argtypes = args
@@ -62,6 +64,12 @@ def _load() -> ctypes.CDLL:
     lib.jl_free.restype = None
     lib.jl_allocated_bytes.argtypes = []
     lib.jl_allocated_bytes.restype = ctypes.c_int64
+    for name in ("jl_interrupt_watch", "jl_interrupt_count"):
+        fn = getattr(lib, name)
+        fn.argtypes = []
+        fn.restype = ctypes.c_uint64
+    lib.jl_interrupt_unwatch.argtypes = []
+    lib.jl_interrupt_unwatch.restype = None
     return lib
 
 
@@ -85,3 +93,28 @@ def call(name: str, *args: Any) -> dict[str, Any]:
 def allocated_bytes() -> int:
     """Bytes of Arrow memory the engine has handed out and not yet had back."""
     return int(lib.jl_allocated_bytes())
+
+
+class InterruptWatch:
+    """Notices Ctrl-C (SIGINT) while Polars runs a lazy query on its own threads.
+
+    Python raises ``KeyboardInterrupt`` only in the main thread, which waits inside
+    ``collect()`` until the query ends; and a Jupyter kernel removes Polars' own
+    SIGINT hook before every cell. While a watch is active the engine counts
+    SIGINTs instead, and the reading thread raises ``KeyboardInterrupt`` at the
+    next batch (see ``cgo/interrupt.c``). Only done while Python's SIGINT handler
+    is its default one: a program with a handler of its own keeps it.
+    """
+
+    def __init__(self) -> None:
+        self._active = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        self._seen = lib.jl_interrupt_watch() if self._active else 0
+
+    def interrupted(self) -> bool:
+        """Whether a SIGINT arrived since the watch began."""
+        return self._active and lib.jl_interrupt_count() != self._seen
+
+    def stop(self) -> None:
+        if self._active:
+            self._active = False
+            lib.jl_interrupt_unwatch()

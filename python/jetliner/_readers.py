@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from . import _options
+from . import _options, _progress, _repr
 from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
 from ._scan import NativeScan
 from .exceptions import BadBlockError, ConfigurationError, JetlinerError
@@ -19,12 +19,20 @@ class _BaseReader:
     """What the two readers share: the scan, iteration, properties and closing."""
 
     _scan: NativeScan | None = None
+    _progress: _progress.ReadProgress | None = None
 
-    def __init__(self, sources: list[str], options: dict[str, Any]) -> None:
+    def __init__(self, sources: list[str], options: dict[str, Any], progress: bool = False) -> None:
         self._options = options
         self._rows_read = 0
+        show_progress = _progress.check(progress)
         self._scan = NativeScan(_options.build(sources, **options))
         self._batch_size: int = options.get("batch_size", DEFAULT_BATCH_SIZE)
+        if show_progress:
+            try:
+                self._progress = _progress.ReadProgress(self._scan)
+            except BaseException:
+                self._scan.close()
+                raise
 
     # -- iteration ---------------------------------------------------------------
     def __iter__(self) -> Iterator[pl.DataFrame]:
@@ -32,10 +40,29 @@ class _BaseReader:
 
     def __next__(self) -> pl.DataFrame:
         scan = self._require_open()
-        df = scan.next_batch()
+        try:
+            df = scan.next_batch()
+        except Exception:
+            if self._progress is not None:
+                self._progress.close("failed")
+            raise
+        except BaseException:
+            if self._progress is not None:
+                self._progress.close("interrupted")
+            # KeyboardInterrupt (Ctrl-C, a kernel interrupt) lands when the batch
+            # being decoded is handed over, possibly after it left the engine and
+            # before it reached the caller: going on could silently skip it. So
+            # the reader closes, which stops the engine and frees its memory now
+            # rather than when the reader is garbage-collected.
+            self.close()
+            raise
         if df is None:
+            if self._progress is not None:
+                self._progress.finish()
             raise StopIteration
         self._rows_read += df.height
+        if self._progress is not None:
+            self._progress.update()
         return df
 
     def __enter__(self) -> _BaseReader:
@@ -51,6 +78,8 @@ class _BaseReader:
 
     def close(self) -> None:
         """Stop reading and release every native resource. Closing twice is fine."""
+        if self._progress is not None:
+            self._progress.close()
         if self._scan is not None:
             self._scan.close()
 
@@ -108,6 +137,12 @@ class _BaseReader:
         assert self._scan is not None
         return dict(self._scan.stats()["stats"])
 
+    def __repr__(self) -> str:
+        return _repr.reader_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _repr.reader_html(self)
+
     def __del__(self) -> None:
         # The scan's own finalizer frees the engine side; nothing else to do.
         pass
@@ -145,6 +180,15 @@ class AvroReader(_BaseReader):
         Add a row index column first.
     include_file_paths
         Add a column of this name holding the file's path.
+    progress
+        Show a progress bar of the bytes and rows read (tqdm's, if installed;
+        otherwise a line of text on stderr).
+
+    Notes
+    -----
+    A ``KeyboardInterrupt`` (Ctrl-C, or a Jupyter kernel interrupt) that arrives
+    while the reader is fetching a batch closes it: the engine stops and its
+    memory is freed at once. Iterating a closed reader raises.
 
     Examples
     --------
@@ -169,6 +213,7 @@ class AvroReader(_BaseReader):
         row_index_name: str | None = None,
         row_index_offset: int = 0,
         include_file_paths: str | None = None,
+        progress: bool = False,
         **unknown: Any,
     ) -> None:
         _options.reject_unknown("AvroReader", unknown)
@@ -192,15 +237,11 @@ class AvroReader(_BaseReader):
                 row_index_offset=row_index_offset,
                 include_file_paths=include_file_paths,
             ),
+            progress,
         )
 
     def __enter__(self) -> AvroReader:
         return self
-
-    def __repr__(self) -> str:
-        state = "closed" if self._scan is None or self._scan.closed else "open"
-        path = self._scan.files[0] if self._scan is not None else "?"
-        return f"AvroReader({path!r}, rows_read={self.rows_read}, {state})"
 
 
 class MultiAvroReader(_BaseReader):
@@ -213,12 +254,38 @@ class MultiAvroReader(_BaseReader):
     ----------
     sources
         Paths, ``file://`` URLs, ``s3://`` URIs or globs, or a list of them.
-    glob
-        Expand glob patterns (``*``, ``?``, ``[...]``, ``{a,b}``, ``**``).
+    batch_size
+        Target rows per batch; a batch may be a little larger, the last smaller.
+    buffer_blocks
+        How many blocks (decode units) may be read ahead of the decoder.
+    buffer_bytes
+        Cap on the compressed bytes held by read-ahead.
+    ignore_errors
+        Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
         Read only these columns.
-    **options
-        The options of :class:`AvroReader`.
+    storage_options
+        S3 settings; see the S3 guide.
+    read_chunk_size
+        I/O request size in bytes; ``None`` picks one for the source.
+    max_block_size
+        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    n_rows
+        Stop after this many rows in total.
+    row_index_name, row_index_offset
+        Add a row index column first, continuous across files.
+    include_file_paths
+        Add a column of this name holding each row's file path.
+    glob
+        Expand glob patterns (``*``, ``?``, ``[...]``, ``{a,b}``, ``**``).
+    progress
+        Show a progress bar of the bytes and rows read.
+
+    Examples
+    --------
+    >>> with jetliner.MultiAvroReader("logs/**/*.avro", row_index_name="i") as reader:  # doctest: +SKIP
+    ...     for df in reader:
+    ...         print(reader.current_source_index, df.height)
     """
 
     def __init__(
@@ -238,6 +305,7 @@ class MultiAvroReader(_BaseReader):
         row_index_offset: int = 0,
         include_file_paths: str | None = None,
         glob: bool = True,
+        progress: bool = False,
         **unknown: Any,
     ) -> None:
         _options.reject_unknown("MultiAvroReader", unknown)
@@ -260,6 +328,7 @@ class MultiAvroReader(_BaseReader):
                 row_index_offset=row_index_offset,
                 include_file_paths=include_file_paths,
             ),
+            progress,
         )
 
     def __enter__(self) -> MultiAvroReader:
@@ -285,11 +354,6 @@ class MultiAvroReader(_BaseReader):
     def include_file_paths(self) -> str | None:
         """The name of the file path column, if any."""
         return self._include_file_paths
-
-    def __repr__(self) -> str:
-        state = "closed" if self._scan is None or self._scan.closed else "open"
-        n = len(self._scan.files) if self._scan is not None else 0
-        return f"MultiAvroReader({n} sources, rows_read={self.rows_read}, {state})"
 
 
 def _columns(columns: Sequence[str] | None) -> list[str] | None:

@@ -50,7 +50,16 @@ class JetlinerError(Exception):
         return self.message
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r})"
+        from ._repr import error_repr
+
+        return error_repr(self)
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows this when an error object is displayed (e.g. an element of
+        # reader.errors, or an exception caught and left as a cell's value).
+        from ._repr import error_html
+
+        return error_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the error's fields as a plain dictionary."""
