@@ -254,7 +254,7 @@ func plainSkipper(n *schema.Node) func(*reader) {
 		size := int64(n.Size)
 		return func(r *reader) { r.skip(size) }
 	case schema.Record:
-		return seqSkipper(n.Children)
+		return compileSkips(n.Children).run
 	case schema.Array:
 		item := skipperFor(n.Children[0])
 		return func(r *reader) { skipBlocks(r, item) }
@@ -286,16 +286,4 @@ func plainSkipper(n *schema.Node) func(*reader) {
 		return func(r *reader) { skipAvro(r, s, 0) }
 	}
 	panic(fmt.Sprintf("decode: no skipper for schema kind %d", n.Kind))
-}
-
-func seqSkipper(nodes []*schema.Node) func(*reader) {
-	parts := make([]func(*reader), len(nodes))
-	for i, c := range nodes {
-		parts[i] = skipperFor(c)
-	}
-	return func(r *reader) {
-		for _, p := range parts {
-			p(r)
-		}
-	}
 }

@@ -40,9 +40,9 @@ func New(s *schema.Schema, selected []int, alloc memory.Allocator) *Decoder {
 	var pendingSkips []*schema.Node
 	flush := func() {
 		if len(pendingSkips) > 0 {
-			// Adjacent unselected fields become one skipper: one call per record
-			// for the whole run instead of one per field.
-			d.steps = append(d.steps, step{skip: seqSkipper(pendingSkips)})
+			// Adjacent unselected fields become one skip program: one call per
+			// record for the whole run instead of one per field.
+			d.steps = append(d.steps, step{skip: compileSkips(pendingSkips).run})
 			pendingSkips = nil
 		}
 	}
