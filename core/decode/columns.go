@@ -288,68 +288,103 @@ func (c *boolCol) finish() arrow.ArrayData {
 
 // ---- variable-width: bytes, string, fixed -------------------------------------------
 
-// binaryCol holds Arrow's offsets + data layout for binary and string values.
+// binaryCol holds binary and string values in Arrow's view layout (binary_view,
+// string_view), which is what Polars stores: Polars takes the buffers as they
+// are, where the offsets layout needed a conversion pass on Polars' side. A view
+// is 16 bytes: the length, then a value of up to 12 bytes inline, or its first 4
+// bytes, a buffer index and an offset into the data buffer.
 type binaryCol struct {
-	dt      arrow.DataType
-	nulls   validity
-	offsets values[int32]
-	data    bytesBuf
+	dt    arrow.DataType
+	nulls validity
+	views values[uint64] // two words per value
+	data  bytesBuf       // the values longer than 12 bytes
 	// perRow is the data bytes per value of the last batch: reserving by it
 	// spares most of the reallocations (and their copies) of a growing buffer.
 	perRow float64
 }
 
+const maxInline = 12 // bytes of a value held in its view
+
 func (c *binaryCol) init(dt arrow.DataType, alloc memory.Allocator) {
 	c.dt = dt
 	c.nulls.init(alloc)
-	c.offsets.init(alloc)
+	c.views.init(alloc)
 	c.data.init(alloc)
 }
 
-func (c *binaryCol) start() {
-	if c.offsets.n == 0 {
-		c.offsets.append(0)
-	}
-}
-
 func (c *binaryCol) put(r *reader, b []byte) {
-	if c.offsets.n == 0 {
-		c.start()
+	n := len(b)
+	if c.views.n+2 > len(c.views.vals) {
+		c.views.reserve(2)
 	}
-	c.data.appendBytes(b)
-	if c.data.n > math.MaxInt32 {
+	v := c.views.vals[c.views.n : c.views.n+2 : c.views.n+2]
+	c.views.n += 2
+	c.nulls.appendValid()
+	if n <= maxInline {
+		lo, hi := loadShort(b)
+		v[0] = uint64(n) | lo<<32
+		v[1] = lo>>32 | hi<<32
+		return
+	}
+	if c.data.n+n > math.MaxInt32 {
 		r.failf("more than 2 GiB of string data in one batch; use a smaller batch_size")
 		return
 	}
-	c.offsets.append(int32(c.data.n))
-	c.nulls.appendValid()
+	v[0] = uint64(n) | uint64(binary.LittleEndian.Uint32(b))<<32
+	v[1] = uint64(c.data.n) << 32 // buffer 0, at this offset
+	c.data.appendBytes(b)
+}
+
+// loadShort returns the bytes of b (at most 12) as two little-endian words, the
+// bytes past its end zero, as the view layout requires. Most values sit inside a
+// block buffer with bytes to spare after them, and are loaded without a copy.
+func loadShort(b []byte) (lo, hi uint64) {
+	n := len(b)
+	if cap(b) >= 12 {
+		w := b[:12]
+		lo = binary.LittleEndian.Uint64(w)
+		hi = uint64(binary.LittleEndian.Uint32(w[8:]))
+	} else {
+		var w [12]byte
+		copy(w[:], b)
+		lo = binary.LittleEndian.Uint64(w[:])
+		hi = uint64(binary.LittleEndian.Uint32(w[8:]))
+	}
+	if n < 8 {
+		return lo & (1<<(8*n) - 1), 0
+	}
+	return lo, hi & (1<<(8*(n-8)) - 1)
 }
 
 func (c *binaryCol) appendNull() {
-	c.start()
-	c.offsets.append(int32(c.data.n))
+	c.views.append(0)
+	c.views.append(0)
 	c.nulls.appendNull()
 }
 
 func (c *binaryCol) reserve(n int) {
-	c.start()
-	c.offsets.reserve(n)
+	c.views.reserve(2 * n)
 	c.data.reserve(int(float64(n) * c.perRow * 1.05))
 }
 
-func (c *binaryCol) length() int { return max(c.offsets.n-1, 0) }
-func (c *binaryCol) mark()       { c.start(); c.offsets.mark(); c.data.mark(); c.nulls.mark() }
-func (c *binaryCol) rollback()   { c.offsets.rollback(); c.data.rollback(); c.nulls.rollback() }
-func (c *binaryCol) release()    { c.offsets.release(); c.data.release(); c.nulls.release() }
+func (c *binaryCol) length() int { return c.views.n / 2 }
+func (c *binaryCol) mark()       { c.views.mark(); c.data.mark(); c.nulls.mark() }
+func (c *binaryCol) rollback()   { c.views.rollback(); c.data.rollback(); c.nulls.rollback() }
+func (c *binaryCol) release()    { c.views.release(); c.data.release(); c.nulls.release() }
 
 func (c *binaryCol) finish() arrow.ArrayData {
-	c.start()
 	n := c.length()
 	if n > 0 {
 		c.perRow = float64(c.data.n) / float64(n)
 	}
 	bm, nulls := c.nulls.take()
-	return newData(c.dt, n, []*memory.Buffer{bm, c.offsets.take(), c.data.take()}, nil, nulls)
+	bufs := []*memory.Buffer{bm, c.views.take()}
+	if c.data.n > 0 {
+		bufs = append(bufs, c.data.take())
+	} else {
+		c.data.release()
+	}
+	return newData(c.dt, n, bufs, nil, nulls)
 }
 
 type bytesCol struct {
@@ -386,6 +421,18 @@ func (c *stringCol) decode(r *reader) {
 }
 
 func validUTF8(b []byte) bool {
+	if n := len(b); n <= 16 && cap(b) >= 16 {
+		// Short values (most of them) in two loads, masked to their length.
+		w := b[:16]
+		lo := binary.LittleEndian.Uint64(w)
+		hi := binary.LittleEndian.Uint64(w[8:])
+		if n < 8 {
+			lo, hi = lo&(1<<(8*n)-1), 0
+		} else {
+			hi &= 1<<(8*(n-8)) - 1
+		}
+		return (lo|hi)&0x8080808080808080 == 0 || utf8.Valid(b)
+	}
 	// ASCII fast path, 8 bytes at a time.
 	i := 0
 	for ; i+8 <= len(b); i += 8 {

@@ -115,7 +115,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 	case schema.Map:
 		entryType := n.Type.(*arrow.ListType).Elem()
 		key := &stringCol{}
-		key.init(arrow.BinaryTypes.String, alloc)
+		key.init(arrow.BinaryTypes.StringView, alloc)
 		val := newColumn(n.Children[0], alloc)
 		e := &mapEntryCol{key: key, val: val}
 		e.dt = entryType
@@ -144,7 +144,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		return c
 	case schema.JSON:
 		c := &jsonCol{avro: n.Avro}
-		c.init(arrow.BinaryTypes.String, alloc)
+		c.init(arrow.BinaryTypes.StringView, alloc)
 		return c
 	}
 	panic(fmt.Sprintf("decode: no column for schema kind %d", n.Kind))

@@ -317,7 +317,7 @@ func TestRecursiveJSONAllTypes(t *testing.T) {
 	}
 	data, _ := d.Finish()
 	defer data[0].Release()
-	ejson := array.NewStringData(data[0].Children()[1])
+	ejson := array.NewStringViewData(data[0].Children()[1])
 	defer ejson.Release()
 	got := ejson.Value(0)
 

@@ -67,6 +67,9 @@ func (s *Scan) process(u *unit, st *workerState) {
 		st.codecs[u.file.codec] = dc
 	}
 	dec := st.dec
+	// Room for the whole unit at once: growing buffers block by block copied
+	// them several times over.
+	dec.Reserve(int(min(u.limit, int64(s.opts.BatchSize))))
 	minRecord := int64(decode.MinRecordSize(u.file.schema))
 	var decoded int64
 	for _, b := range u.blocks {

@@ -212,7 +212,7 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 	if named, ok := s.(avro.NamedSchema); ok {
 		for _, name := range p.stack {
 			if name == named.FullName() {
-				return &Node{Kind: JSON, Avro: s, Type: arrow.BinaryTypes.String}, nil
+				return &Node{Kind: JSON, Avro: s, Type: arrow.BinaryTypes.StringView}, nil
 			}
 		}
 	}
@@ -261,7 +261,7 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 			return nil, fmt.Errorf("map values: %w", err)
 		}
 		entry := arrow.StructOf(
-			arrow.Field{Name: "key", Type: arrow.BinaryTypes.String},
+			arrow.Field{Name: "key", Type: arrow.BinaryTypes.StringView},
 			arrow.Field{Name: "value", Type: val.Type, Nullable: true, Metadata: val.Metadata},
 		)
 		return &Node{Kind: Map, Avro: s, Children: []*Node{val},
@@ -286,9 +286,9 @@ func planPrimitive(s *avro.PrimitiveSchema) (*Node, error) {
 	case avro.Double:
 		n.Kind, n.Type = Double, arrow.PrimitiveTypes.Float64
 	case avro.Bytes:
-		n.Kind, n.Type = Bytes, arrow.BinaryTypes.Binary
+		n.Kind, n.Type = Bytes, arrow.BinaryTypes.BinaryView
 	case avro.String:
-		n.Kind, n.Type = String, arrow.BinaryTypes.String
+		n.Kind, n.Type = String, arrow.BinaryTypes.StringView
 	default:
 		return nil, fmt.Errorf("unsupported primitive type %s", s.Type())
 	}
@@ -338,7 +338,7 @@ func applyLogical(n *Node, name string) {
 	case n.Kind == String && name == "uuid":
 		n.Logical = UUID
 	case n.Kind == Fixed && name == "uuid" && n.Size == 16:
-		n.Logical, n.Type = UUID, arrow.BinaryTypes.String
+		n.Logical, n.Type = UUID, arrow.BinaryTypes.StringView
 	case (n.Kind == Bytes || n.Kind == Fixed) && name == "decimal":
 		applyDecimal(n)
 	case n.Kind == Fixed && name == "duration" && n.Size == 12:
@@ -381,7 +381,7 @@ func applyDecimal(n *Node) {
 }
 
 func planFixed(s *avro.FixedSchema) (*Node, error) {
-	n := &Node{Kind: Fixed, Avro: s, Size: s.Size(), Type: arrow.BinaryTypes.Binary}
+	n := &Node{Kind: Fixed, Avro: s, Size: s.Size(), Type: arrow.BinaryTypes.BinaryView}
 	applyLogical(n, logicalName(s))
 	return n, nil
 }

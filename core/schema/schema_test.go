@@ -39,7 +39,8 @@ func wantKind(t testing.TB, err error, k jerr.Kind) *jerr.Error {
 }
 
 var (
-	utf8Str = arrow.BinaryTypes.String
+	utf8Str = arrow.BinaryTypes.StringView
+	dictStr = arrow.BinaryTypes.String // enum symbols
 	i32     = arrow.PrimitiveTypes.Int32
 	i64     = arrow.PrimitiveTypes.Int64
 	u32     = arrow.PrimitiveTypes.Uint32
@@ -65,9 +66,9 @@ func TestTypeMapping(t *testing.T) {
 		{"long", `"long"`, i64, Long, LogicalNone},
 		{"float", `"float"`, arrow.PrimitiveTypes.Float32, Float, LogicalNone},
 		{"double", `"double"`, arrow.PrimitiveTypes.Float64, Double, LogicalNone},
-		{"bytes", `"bytes"`, arrow.BinaryTypes.Binary, Bytes, LogicalNone},
+		{"bytes", `"bytes"`, arrow.BinaryTypes.BinaryView, Bytes, LogicalNone},
 		{"string", `"string"`, utf8Str, String, LogicalNone},
-		{"fixed", `{"type":"fixed","name":"f","size":4}`, arrow.BinaryTypes.Binary, Fixed, LogicalNone},
+		{"fixed", `{"type":"fixed","name":"f","size":4}`, arrow.BinaryTypes.BinaryView, Fixed, LogicalNone},
 		{"date", `{"type":"int","logicalType":"date"}`, arrow.FixedWidthTypes.Date32, Int, Date},
 		{"time-millis", `{"type":"int","logicalType":"time-millis"}`, arrow.FixedWidthTypes.Time64ns, Int, TimeMillis},
 		{"time-micros", `{"type":"long","logicalType":"time-micros"}`, arrow.FixedWidthTypes.Time64ns, Long, TimeMicros},
@@ -80,14 +81,14 @@ func TestTypeMapping(t *testing.T) {
 		{"decimal bytes", `{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}`, &arrow.Decimal128Type{Precision: 10, Scale: 2}, Bytes, Decimal},
 		{"decimal fixed", `{"type":"fixed","name":"d","size":8,"logicalType":"decimal","precision":18,"scale":0}`, &arrow.Decimal128Type{Precision: 18, Scale: 0}, Fixed, Decimal},
 		{"decimal 38", `{"type":"bytes","logicalType":"decimal","precision":38,"scale":38}`, &arrow.Decimal128Type{Precision: 38, Scale: 38}, Bytes, Decimal},
-		{"decimal too precise", `{"type":"bytes","logicalType":"decimal","precision":39,"scale":2}`, arrow.BinaryTypes.Binary, Bytes, LogicalNone},
-		{"decimal scale > precision", `{"type":"bytes","logicalType":"decimal","precision":2,"scale":3}`, arrow.BinaryTypes.Binary, Bytes, LogicalNone},
+		{"decimal too precise", `{"type":"bytes","logicalType":"decimal","precision":39,"scale":2}`, arrow.BinaryTypes.BinaryView, Bytes, LogicalNone},
+		{"decimal scale > precision", `{"type":"bytes","logicalType":"decimal","precision":2,"scale":3}`, arrow.BinaryTypes.BinaryView, Bytes, LogicalNone},
 		{"uuid string", `{"type":"string","logicalType":"uuid"}`, utf8Str, String, UUID},
 		{"uuid fixed", `{"type":"fixed","name":"u","size":16,"logicalType":"uuid"}`, utf8Str, Fixed, UUID},
-		{"uuid fixed wrong size", `{"type":"fixed","name":"u","size":15,"logicalType":"uuid"}`, arrow.BinaryTypes.Binary, Fixed, LogicalNone},
+		{"uuid fixed wrong size", `{"type":"fixed","name":"u","size":15,"logicalType":"uuid"}`, arrow.BinaryTypes.BinaryView, Fixed, LogicalNone},
 		{"duration", `{"type":"fixed","name":"dur","size":12,"logicalType":"duration"}`,
 			structOf(arrow.Field{Name: "months", Type: u32}, arrow.Field{Name: "days", Type: u32}, arrow.Field{Name: "millis", Type: u32}), Fixed, Duration},
-		{"duration wrong size", `{"type":"fixed","name":"dur","size":8,"logicalType":"duration"}`, arrow.BinaryTypes.Binary, Fixed, LogicalNone},
+		{"duration wrong size", `{"type":"fixed","name":"dur","size":8,"logicalType":"duration"}`, arrow.BinaryTypes.BinaryView, Fixed, LogicalNone},
 		{"unknown logical", `{"type":"long","logicalType":"made-up"}`, i64, Long, LogicalNone},
 		{"date on a long", `{"type":"long","logicalType":"date"}`, i64, Long, LogicalNone},
 		{"timestamp on an int", `{"type":"int","logicalType":"timestamp-millis"}`, i32, Int, LogicalNone},
@@ -153,7 +154,7 @@ func TestEnum(t *testing.T) {
 	if !ok {
 		t.Fatalf("enum type %s, want a dictionary", n.Type)
 	}
-	if dt.IndexType.ID() != arrow.UINT8 || !arrow.TypeEqual(dt.ValueType, utf8Str) {
+	if dt.IndexType.ID() != arrow.UINT8 || !arrow.TypeEqual(dt.ValueType, dictStr) {
 		t.Errorf("dictionary %s", dt)
 	}
 	if n.Kind != Enum || fmt.Sprint(n.Symbols) != "[RED GREEN BLUE]" {
@@ -232,7 +233,7 @@ func TestTopLevelNonRecord(t *testing.T) {
 		`["null","int"]`:                    i32,
 		`{"type":"array","items":"string"}`: arrow.ListOfField(field("item", utf8Str)),
 		`{"type":"map","values":"int"}`:     arrow.ListOfField(field("item", structOf(arrow.Field{Name: "key", Type: utf8Str}, field("value", i32)))),
-		`{"type":"enum","name":"e","symbols":["A"]}`: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint8, ValueType: utf8Str, Ordered: true},
+		`{"type":"enum","name":"e","symbols":["A"]}`: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint8, ValueType: dictStr, Ordered: true},
 	}
 	for text, want := range cases {
 		s := mustParse(t, text)

@@ -127,6 +127,8 @@ func Validate(d arrow.ArrayData) error {
 				}
 			}
 		}
+	case *arrow.BinaryViewType, *arrow.StringViewType:
+		return validateViews(d, valid)
 	case *arrow.ListType:
 		child := d.Children()[0]
 		if _, err := offsets(child.Len()); err != nil {
@@ -147,6 +149,50 @@ func Validate(d arrow.ArrayData) error {
 		}
 	default:
 		return fmt.Errorf("avrotest.Validate: unhandled type %s", dt)
+	}
+	return nil
+}
+
+// validateViews checks binary_view and string_view data: every view's length,
+// the zero padding of inline values, the buffer and range of the others, their
+// 4-byte prefix, and UTF-8 for strings.
+func validateViews(d arrow.ArrayData, valid func(int) bool) error {
+	n, off := d.Len(), d.Offset()
+	bufs := d.Buffers()
+	dt := d.DataType()
+	if len(bufs) < 2 || bufs[1] == nil || bufs[1].Len() < 16*(off+n) {
+		return fmt.Errorf("%s: views buffer too small for %d values", dt, off+n)
+	}
+	raw := bufs[1].Bytes()
+	data := bufs[2:]
+	for i := off; i < off+n; i++ {
+		v := raw[16*i : 16*i+16]
+		size := int(int32(binary.LittleEndian.Uint32(v)))
+		if size < 0 {
+			return fmt.Errorf("%s: value %d has length %d", dt, i, size)
+		}
+		var value []byte
+		if size <= 12 {
+			value = v[4 : 4+size]
+			for _, pad := range v[4+size:] {
+				if pad != 0 {
+					return fmt.Errorf("%s: inline value %d is not zero-padded", dt, i)
+				}
+			}
+		} else {
+			idx := int(binary.LittleEndian.Uint32(v[8:]))
+			at := int(binary.LittleEndian.Uint32(v[12:]))
+			if idx >= len(data) || data[idx] == nil || at+size > data[idx].Len() {
+				return fmt.Errorf("%s: value %d points outside its data buffers", dt, i)
+			}
+			value = data[idx].Bytes()[at : at+size]
+			if !bytes.Equal(value[:4], v[4:8]) {
+				return fmt.Errorf("%s: value %d has a wrong prefix", dt, i)
+			}
+		}
+		if dt.ID() == arrow.STRING_VIEW && valid(i-off) && !utf8.Valid(value) {
+			return fmt.Errorf("string %d is not UTF-8", i)
+		}
 	}
 	return nil
 }
