@@ -14,9 +14,13 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"sync"
 	"unsafe"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/cdata"
 
 	"github.com/jetliner/jetliner/core/jerr"
@@ -149,6 +153,51 @@ func jl_scan_stream(id C.uint64_t, out *C.struct_ArrowArrayStream) (res *C.char)
 	return reply(nil, nil)
 }
 
+// jl_scan_next exports the scan's next batch into out, as a struct array of its
+// columns (the Arrow C data interface), and replies {"end": true} after the last
+// one. The Python package hands out to Polars through the PyCapsule interface:
+// no pyarrow, no copy.
+//
+//export jl_scan_next
+func jl_scan_next(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
+	defer guard(&res)
+	out.release = nil
+	h, err := lookup(uint64(id))
+	if err != nil {
+		return reply(nil, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rec, err := h.scan.Next()
+	if errors.Is(err, io.EOF) {
+		return reply(map[string]any{"end": true}, nil)
+	}
+	if err != nil {
+		h.lastErr = err
+		return reply(nil, err)
+	}
+	defer rec.Release()
+	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	return reply(map[string]any{"end": false, "rows": rec.NumRows()}, nil)
+}
+
+// jl_scan_empty exports a batch of no rows with the scan's schema: how the
+// Python package learns the Polars schema without reading any data.
+//
+//export jl_scan_empty
+func jl_scan_empty(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
+	defer guard(&res)
+	out.release = nil
+	h, err := lookup(uint64(id))
+	if err != nil {
+		return reply(nil, err)
+	}
+	rec := emptyRecord(h.scan.Schema())
+	defer rec.Release()
+	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	return reply(nil, nil)
+}
+
 //export jl_scan_stats
 func jl_scan_stats(id C.uint64_t) (res *C.char) {
 	defer guard(&res)
@@ -185,4 +234,19 @@ func (h *handle) setErr(err error) {
 	h.mu.Lock()
 	h.lastErr = err
 	h.mu.Unlock()
+}
+
+// emptyRecord is a record of no rows with the given schema.
+func emptyRecord(schema *arrow.Schema) arrow.Record {
+	cols := make([]arrow.Array, len(schema.Fields()))
+	for i, f := range schema.Fields() {
+		b := array.NewBuilder(allocator, f.Type)
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	rec := array.NewRecord(schema, cols, 0)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }

@@ -29,9 +29,36 @@ def _library_path() -> Path:
 
 
 class ArrowSchema(ctypes.Structure):
-    """The Arrow C data interface's ``struct ArrowSchema``, as raw storage."""
+    """The Arrow C data interface's ``struct ArrowSchema``."""
 
-    _fields_ = [("_opaque", ctypes.c_void_p * 9)]
+
+class ArrowArray(ctypes.Structure):
+    """The Arrow C data interface's ``struct ArrowArray``."""
+
+
+ArrowSchema._fields_ = [
+    ("format", ctypes.c_char_p),
+    ("name", ctypes.c_char_p),
+    ("metadata", ctypes.c_char_p),
+    ("flags", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("children", ctypes.c_void_p),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(ArrowSchema))),
+    ("private_data", ctypes.c_void_p),
+]
+ArrowArray._fields_ = [
+    ("length", ctypes.c_int64),
+    ("null_count", ctypes.c_int64),
+    ("offset", ctypes.c_int64),
+    ("n_buffers", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("buffers", ctypes.c_void_p),
+    ("children", ctypes.c_void_p),
+    ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.CFUNCTYPE(None, ctypes.POINTER(ArrowArray))),
+    ("private_data", ctypes.c_void_p),
+]
 
 
 class ArrowArrayStream(ctypes.Structure):
@@ -53,6 +80,8 @@ def _load() -> ctypes.CDLL:
         "jl_scan_open": [ctypes.c_char_p],
         "jl_scan_schema": [ctypes.c_uint64, ctypes.POINTER(ArrowSchema)],
         "jl_scan_stream": [ctypes.c_uint64, ctypes.POINTER(ArrowArrayStream)],
+        "jl_scan_next": [ctypes.c_uint64, ctypes.POINTER(ArrowArray)],
+        "jl_scan_empty": [ctypes.c_uint64, ctypes.POINTER(ArrowArray)],
         "jl_scan_stats": [ctypes.c_uint64],
         "jl_scan_close": [ctypes.c_uint64],
         "jl_count": [ctypes.c_char_p],

@@ -1,4 +1,4 @@
-"""One open scan in the Go engine: its handle, schema and stream of batches."""
+"""One open scan in the Go engine: its handle, schema and batches."""
 
 from __future__ import annotations
 
@@ -9,26 +9,65 @@ import weakref
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from . import _native
-from .exceptions import BadBlockError, JetlinerError, from_engine
+from .exceptions import BadBlockError, JetlinerError
+
+_PyCapsule_New = ctypes.pythonapi.PyCapsule_New
+_PyCapsule_New.restype = ctypes.py_object
+_PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+# The capsule names of the Arrow PyCapsule interface. A capsule keeps a pointer to
+# its name, so these live as long as the module.
+_SCHEMA_CAPSULE = b"arrow_schema"
+_ARRAY_CAPSULE = b"arrow_array"
 
 
-def _release(handle: int, stream_box: list[pa.RecordBatchReader | None]) -> None:
-    """Free the stream, then the scan. Runs on close() and on garbage collection."""
-    stream = stream_box[0]
-    stream_box[0] = None
-    if stream is not None:
-        stream.close()
+class _Batch:
+    """One exported batch, offered to Polars through ``__arrow_c_array__``.
+
+    The capsules carry no destructor: the structs belong to this object, and
+    :func:`_to_polars` releases whatever Polars did not take over.
+    """
+
+    __slots__ = ("array", "schema")
+
+    def __init__(self, schema: _native.ArrowSchema, array: _native.ArrowArray) -> None:
+        self.schema = schema
+        self.array = array
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
+        return (
+            _PyCapsule_New(ctypes.addressof(self.schema), _SCHEMA_CAPSULE, None),
+            _PyCapsule_New(ctypes.addressof(self.array), _ARRAY_CAPSULE, None),
+        )
+
+
+def _to_polars(handle: int, array: _native.ArrowArray) -> pl.DataFrame:
+    """Hand an exported batch to Polars, which takes its buffers without a copy."""
+    schema = _native.ArrowSchema()
+    try:
+        _native.call("jl_scan_schema", ctypes.c_uint64(handle), ctypes.byref(schema))
+        return pl.DataFrame(_Batch(schema, array))
+    finally:
+        # Polars moves the array out (its release becomes NULL); anything left,
+        # after an error say, is freed here.
+        if array.release:
+            array.release(ctypes.byref(array))
+        if schema.release:
+            schema.release(ctypes.byref(schema))
+
+
+def _release(handle: int) -> None:
+    """Free the scan. Runs on close() and on garbage collection."""
     _native.call("jl_scan_close", ctypes.c_uint64(handle))
 
 
 class NativeScan:
     """A scan in the engine, read batch by batch.
 
-    Batches arrive through the Arrow C stream interface: the Go engine fills
-    C-allocated buffers and pyarrow and Polars take them over without a copy.
+    The Go engine fills C-allocated Arrow buffers and exports each batch through
+    the Arrow C data interface; Polars imports it through the PyCapsule interface
+    and takes the buffers over without a copy (no pyarrow on the way).
     """
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -37,13 +76,11 @@ class NativeScan:
         self.avro_schema: str = reply["avro_schema"]
         self.files: list[str] = reply["files"]
         self._final_stats: dict[str, Any] = {}
-        self._stream_box: list[pa.RecordBatchReader | None] = [None]
-        self._finalizer = weakref.finalize(self, _release, self.handle, self._stream_box)
+        self._finalizer = weakref.finalize(self, _release, self.handle)
         self._lock = threading.Lock()
-        c_schema = _native.ArrowSchema()
-        _native.call("jl_scan_schema", ctypes.c_uint64(self.handle), ctypes.byref(c_schema))
-        self.arrow_schema: pa.Schema = pa.Schema._import_from_c(ctypes.addressof(c_schema))
-        self.polars_schema: pl.Schema = arrow_to_polars_schema(self.arrow_schema)
+        empty = _native.ArrowArray()
+        _native.call("jl_scan_empty", ctypes.c_uint64(self.handle), ctypes.byref(empty))
+        self.polars_schema: pl.Schema = _to_polars(self.handle, empty).schema
         self.finished = False
 
     @property
@@ -57,31 +94,24 @@ class NativeScan:
         if self.finished:
             return None
         with self._lock:
-            stream = self._stream_box[0]
-            if stream is None:
-                c_stream = _native.ArrowArrayStream()
-                _native.call("jl_scan_stream", ctypes.c_uint64(self.handle), ctypes.byref(c_stream))
-                stream = pa.RecordBatchReader._import_from_c(ctypes.addressof(c_stream))
-                self._stream_box[0] = stream
+            array = _native.ArrowArray()
             try:
-                batch = stream.read_next_batch()
-            except StopIteration:
+                # Releases the GIL while the engine waits for the batch.
+                reply = _native.call("jl_scan_next", ctypes.c_uint64(self.handle), ctypes.byref(array))
+            except BaseException:
+                # A KeyboardInterrupt can land after the engine exported the
+                # batch and before the reply was read: free the batch then.
+                if array.release:
+                    array.release(ctypes.byref(array))
+                self.finished = True
+                raise
+            if reply["end"]:
                 self.finished = True
                 return None
-            except (pa.ArrowException, OSError) as exc:
-                self.finished = True
-                raise self._engine_error(exc) from None
-        df = pl.from_arrow(batch, rechunk=False)
-        assert isinstance(df, pl.DataFrame)
+            df = _to_polars(self.handle, array)
         if df.schema != self.polars_schema:
             df = df.cast(dict(self.polars_schema))  # type: ignore[arg-type]
         return df
-
-    def _engine_error(self, exc: Exception) -> Exception:
-        last = self.stats().get("last_error")
-        if last:
-            return from_engine(last)
-        return JetlinerError(f"reading failed: {exc}")
 
     def stats(self) -> dict[str, Any]:
         """The engine's counters, bad blocks and last error."""
@@ -108,10 +138,3 @@ class NativeScan:
         if not self.closed:
             self.stats()  # keep the final counters readable after close
             self._finalizer()
-
-
-def arrow_to_polars_schema(schema: pa.Schema) -> pl.Schema:
-    """The Polars schema of batches with this Arrow schema."""
-    df = pl.from_arrow(schema.empty_table())
-    assert isinstance(df, pl.DataFrame)
-    return df.schema
