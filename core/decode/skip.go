@@ -20,24 +20,31 @@ const (
 	skipFixed  skipKind = iota // n bytes
 	skipVarint                 // int, long, enum
 	skipBytes                  // bytes, string: a length, then that many bytes
-	skipNone                   // null
-	skipCall                   // fn
+	skipCall                   // calls[n]
+	// The same behind the branch index of a [null, T] union (null: nothing more).
+	skipNullFixed
+	skipNullVarint
+	skipNullBytes
+	skipNull // [null, null]: only the branch index
 )
 
+// skipOp is one instruction. It is kept small (8 bytes) so that a whole
+// program sits in a few cache lines.
 type skipOp struct {
 	kind skipKind
-	// For a [null, T] union: the one-byte encodings of the two branch indexes.
-	nullable          bool
+	// For the skipNull* kinds: the one-byte encodings of the two branch indexes.
 	nullByte, valByte byte
-	n                 int
-	fn                func(*reader)
+	n                 int32 // skipFixed: bytes; skipCall: index into calls
 }
 
-type skipProgram []skipOp
+type skipProgram struct {
+	ops   []skipOp
+	calls []func(*reader)
+}
 
 // compileSkips builds the program that skips one value of each of nodes, in order.
-func compileSkips(nodes []*schema.Node) skipProgram {
-	var p skipProgram
+func compileSkips(nodes []*schema.Node) *skipProgram {
+	p := &skipProgram{}
 	for _, n := range nodes {
 		p.add(n)
 	}
@@ -48,7 +55,7 @@ func (p *skipProgram) add(n *schema.Node) {
 	op := skipOp{kind: skipCall}
 	switch n.Kind {
 	case schema.Null:
-		op.kind = skipNone
+		op.kind = skipNull
 	case schema.Boolean:
 		op.kind, op.n = skipFixed, 1
 	case schema.Float:
@@ -56,7 +63,7 @@ func (p *skipProgram) add(n *schema.Node) {
 	case schema.Double:
 		op.kind, op.n = skipFixed, 8
 	case schema.Fixed:
-		op.kind, op.n = skipFixed, n.Size
+		op.kind, op.n = skipFixed, int32(n.Size)
 	case schema.Int, schema.Long, schema.Enum:
 		op.kind = skipVarint
 	case schema.Bytes, schema.String:
@@ -70,51 +77,64 @@ func (p *skipProgram) add(n *schema.Node) {
 		}
 	}
 	switch {
-	case op.kind == skipCall || n.SingleUnion:
-		op = skipOp{kind: skipCall, fn: skipperFor(n)}
+	case op.kind == skipCall || n.SingleUnion || n.Kind == schema.Fixed && n.Size > 1<<30:
+		op = skipOp{kind: skipCall, n: int32(len(p.calls))}
+		p.calls = append(p.calls, skipperFor(n))
 	case n.Nullable:
-		op.nullable = true
 		op.nullByte, op.valByte = byte(2*n.NullIndex), byte(2*(1-n.NullIndex))
+		switch op.kind {
+		case skipFixed:
+			op.kind = skipNullFixed
+		case skipVarint:
+			op.kind = skipNullVarint
+		case skipBytes:
+			op.kind = skipNullBytes
+		}
+	case op.kind == skipNull:
+		return // a plain null takes no bytes
 	}
-	if op.kind == skipNone && !op.nullable {
-		return // takes no bytes
-	}
-	if last := len(*p) - 1; op.kind == skipFixed && !op.nullable && last >= 0 &&
-		(*p)[last].kind == skipFixed && !(*p)[last].nullable {
-		(*p)[last].n += op.n
+	if last := len(p.ops) - 1; op.kind == skipFixed && last >= 0 && p.ops[last].kind == skipFixed &&
+		int64(p.ops[last].n)+int64(op.n) <= 1<<30 {
+		p.ops[last].n += op.n
 		return
 	}
-	*p = append(*p, op)
+	p.ops = append(p.ops, op)
 }
 
 // run skips one value of each field of the program.
-func (p skipProgram) run(r *reader) {
+func (p *skipProgram) run(r *reader) {
 	buf := r.buf
 	pos := r.pos
-	for i := range p {
-		op := &p[i]
-		if op.nullable {
+	for i := range p.ops {
+		op := p.ops[i]
+		switch op.kind {
+		case skipNullFixed, skipNullVarint, skipNullBytes, skipNull:
 			if pos >= len(buf) {
 				r.fail(errShort)
 				return
 			}
 			b := buf[pos]
 			pos++
-			if b == op.nullByte {
+			if b == op.nullByte || op.kind == skipNull {
+				if b != op.nullByte && b != op.valByte {
+					r.failf("union branch index out of range for a 2-branch union")
+					return
+				}
 				continue
 			}
 			if b != op.valByte {
 				r.failf("union branch index out of range for a 2-branch union")
 				return
 			}
+			op.kind -= skipNullFixed - skipFixed // the value itself
 		}
 		switch op.kind {
 		case skipFixed:
-			if len(buf)-pos < op.n {
+			if len(buf)-pos < int(op.n) {
 				r.fail(errShort)
 				return
 			}
-			pos += op.n
+			pos += int(op.n)
 		case skipVarint:
 			if len(buf)-pos >= 8 {
 				// The varint ends at the first byte without its high bit: found
@@ -158,7 +178,7 @@ func (p skipProgram) run(r *reader) {
 			pos = r.pos + int(n)
 		case skipCall:
 			r.pos = pos
-			op.fn(r)
+			p.calls[op.n](r)
 			if r.err != nil {
 				return
 			}

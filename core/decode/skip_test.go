@@ -69,14 +69,20 @@ func TestSkipProgramMatchesFullDecode(t *testing.T) {
 
 func TestSkipProgramMergesFixedRuns(t *testing.T) {
 	s := mustParse(t, flatSchema)
-	p := compileSkips(s.Columns[:4])
+	p := compileSkips(s.Columns[:4]).ops
 	if len(p) != 1 || p[0].kind != skipFixed || p[0].n != 1+4+8+4 {
 		t.Errorf("boolean, float, double, fixed[4] compiled to %+v, want one 17-byte jump", p)
 	}
 	// A non-nullable record is inlined: double, boolean, string -> a 9-byte jump and a string.
-	p = compileSkips(s.Columns[13:14])
+	p = compileSkips(s.Columns[13:14]).ops
 	if len(p) != 2 || p[0].kind != skipFixed || p[0].n != 9 || p[1].kind != skipBytes {
 		t.Errorf("record In compiled to %+v", p)
+	}
+	// [null, double], [long, null], [null, string] keep their branch bytes.
+	p = compileSkips(s.Columns[9:12]).ops
+	want := []skipOp{{kind: skipNullFixed, nullByte: 0, valByte: 2, n: 8}, {kind: skipNullVarint, nullByte: 2, valByte: 0}, {kind: skipNullBytes, nullByte: 0, valByte: 2}}
+	if fmt.Sprint(p) != fmt.Sprint(want) {
+		t.Errorf("nullable fields compiled to %+v, want %+v", p, want)
 	}
 }
 
