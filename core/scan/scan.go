@@ -543,7 +543,7 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 		}
 		u.blocks = append(u.blocks, b)
 		rows += take
-		if rows >= int64(s.opts.BatchSize) || int64(len(u.data)) >= s.opts.BufferBytes/2 {
+		if rows >= int64(s.opts.BatchSize) || int64(len(u.data)) >= s.unitBytes() {
 			if !flush() {
 				return true
 			}
@@ -627,4 +627,12 @@ func (s *Scan) fileInfo(i int, path string, rd *container.Reader) (*fileInfo, er
 			len(sch.Names), first.path, len(first.schema.Names)).WithPath(path)
 	}
 	return &fileInfo{index: i, path: path, schema: sch, selected: selected, codec: rd.Header.Codec}, nil
+}
+
+// unitBytes caps the compressed bytes of one unit (one batch's worth of blocks).
+// Several units must fit in buffer_bytes at once, or the workers take turns
+// instead of decoding side by side: with rows of a few hundred bytes, batch_size
+// rows alone can be most of the budget.
+func (s *Scan) unitBytes() int64 {
+	return max(s.opts.BufferBytes/int64(s.opts.Workers+2), 1)
 }
