@@ -45,7 +45,7 @@ tools: $(VERSITYGW)
 demo: venv build
 	$(PY) examples/demo.py
 
-test: test-go test-python docs
+test: lint test-go test-python docs
 
 test-go:
 	go vet ./...

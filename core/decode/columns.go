@@ -625,6 +625,11 @@ type listCol struct {
 	offsets values[int32]
 	child   column
 	minItem int
+	// room is the child length the child's buffers were last reserved for.
+	// Reserving for every list (a call down every nested column) cost more than
+	// the items themselves in lists of a few records; now it happens when the
+	// room runs out, doubling.
+	room int
 }
 
 func (c *listCol) start() {
@@ -640,7 +645,11 @@ func (c *listCol) decode(r *reader) {
 		if n == 0 || r.err != nil {
 			break
 		}
-		c.child.reserve(int(min(n, int64(len(r.buf)-r.pos))))
+		if k, have := int(min(n, int64(len(r.buf)-r.pos))), c.child.length(); have+k > c.room {
+			extra := max(k, have, 64)
+			c.child.reserve(extra)
+			c.room = have + extra
+		}
 		if c.minItem > 0 {
 			for i := int64(0); i < n; i++ {
 				c.child.decode(r)
@@ -674,7 +683,12 @@ func (c *listCol) reserve(n int) { c.start(); c.offsets.reserve(n) }
 func (c *listCol) length() int   { return max(c.offsets.n-1, 0) }
 func (c *listCol) mark()         { c.start(); c.offsets.mark(); c.nulls.mark(); c.child.mark() }
 func (c *listCol) rollback()     { c.offsets.rollback(); c.nulls.rollback(); c.child.rollback() }
-func (c *listCol) release()      { c.offsets.release(); c.nulls.release(); c.child.release() }
+func (c *listCol) release() {
+	c.offsets.release()
+	c.nulls.release()
+	c.child.release()
+	c.room = 0
+}
 
 func (c *listCol) finish() arrow.ArrayData {
 	c.start()
@@ -682,6 +696,7 @@ func (c *listCol) finish() arrow.ArrayData {
 	bm, nulls := c.nulls.take()
 	offs := c.offsets.take()
 	kid := c.child.finish()
+	c.room = 0
 	return newData(c.dt, n, []*memory.Buffer{bm, offs}, []arrow.ArrayData{kid}, nulls)
 }
 

@@ -375,6 +375,9 @@ def open(
         A local path, ``file://`` URL or ``s3://bucket/key`` URI.
     batch_size
         Target rows per batch; a batch may be a little larger, the last smaller.
+        Very wide rows give smaller batches: a batch holds at most
+        ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
+        decoded in parallel.
     buffer_blocks
         How many blocks (decode units) may be read ahead of the decoder.
     buffer_bytes

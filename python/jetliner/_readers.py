@@ -160,6 +160,9 @@ class AvroReader(_BaseReader):
         A local path, ``file://`` URL or ``s3://bucket/key`` URI of one file.
     batch_size
         Target rows per batch; a batch may be a little larger, the last smaller.
+        Very wide rows give smaller batches: a batch holds at most
+        ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
+        decoded in parallel.
     buffer_blocks
         How many blocks (decode units) may be read ahead of the decoder.
     buffer_bytes
@@ -256,6 +259,9 @@ class MultiAvroReader(_BaseReader):
         Paths, ``file://`` URLs, ``s3://`` URIs or globs, or a list of them.
     batch_size
         Target rows per batch; a batch may be a little larger, the last smaller.
+        Very wide rows give smaller batches: a batch holds at most
+        ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
+        decoded in parallel.
     buffer_blocks
         How many blocks (decode units) may be read ahead of the decoder.
     buffer_bytes
