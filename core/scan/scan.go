@@ -92,6 +92,8 @@ type Scan struct {
 	sem      *byteSem
 	deficit  atomic.Int64
 	surplus  int64 // rows framed beyond n_rows under ignore_errors (producer only)
+	unitLen  int   // compressed bytes of the last unit framed (producer only)
+	maxBlock int   // the largest compressed block framed so far (producer only)
 	cur      *unit
 	curIdx   int
 	emitted  int64
@@ -476,6 +478,11 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 		select {
 		case u.data = <-s.spare:
 		default:
+			// Sized like the last unit: grown block by block, the buffer doubled
+			// past what it needed, and Go zeroes (so makes resident) all of it.
+			if s.unitLen > 0 {
+				u.data = make([]byte, 0, s.unitLen+s.maxBlock)
+			}
 		}
 		return u
 	}
@@ -486,6 +493,7 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 			return true
 		}
 		u.limit = rows
+		s.unitLen = len(u.data)
 		ok := s.send(u)
 		*inflight = append(*inflight, u)
 		u, rows = newUnit(), 0
@@ -542,6 +550,7 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 			*remaining -= min(take, *remaining)
 		}
 		u.blocks = append(u.blocks, b)
+		s.maxBlock = max(s.maxBlock, len(b.Data))
 		rows += take
 		if rows >= int64(s.opts.BatchSize) || int64(len(u.data)) >= s.unitBytes() {
 			if !flush() {
