@@ -340,6 +340,31 @@ func TestBatchSize(t *testing.T) {
 	}
 }
 
+// A batch holds at most buffer_bytes/(workers+2) compressed bytes, so that
+// several are decoded at once, however large batch_size is. Here that cap is two
+// of the smallest blocks, so no batch takes more than two blocks (the old cap,
+// half the budget, let four in).
+func TestBatchesCutByBufferBytes(t *testing.T) {
+	dir := t.TempDir()
+	p, built := writeFile(t, dir, "a.avro", "null", blocks(0, 40, 10))
+	smallest := built.Blocks[0].DataLen
+	for _, b := range built.Blocks {
+		smallest = min(smallest, b.DataLen)
+	}
+	o := opts(p)
+	o.BatchSize, o.Workers = 1_000_000, 2
+	o.BufferBytes = int64((o.Workers + 2) * 2 * smallest)
+	r := run(t, o)
+	if r.err != nil || !sameInts(r.x, seq(0, 400)) {
+		t.Fatalf("%d rows, %v", len(r.x), r.err)
+	}
+	for i, n := range r.batches {
+		if n > 20 {
+			t.Errorf("batch %d has %d rows, want at most two blocks of 10 (%v)", i, n, r.batches)
+		}
+	}
+}
+
 func TestIgnoreErrors(t *testing.T) {
 	for _, codec := range []string{"null", "deflate"} {
 		t.Run(codec, func(t *testing.T) {
