@@ -641,7 +641,7 @@ func (c *listCol) start() {
 func (c *listCol) decode(r *reader) {
 	c.start()
 	for {
-		n := r.blockCount(c.minItem)
+		n, end := r.blockCount(c.minItem)
 		if n == 0 || r.err != nil {
 			break
 		}
@@ -654,16 +654,17 @@ func (c *listCol) decode(r *reader) {
 			for i := int64(0); i < n; i++ {
 				c.child.decode(r)
 			}
-			continue
-		}
-		// Items that may take no bytes: charge those that do not (see maxEmptyItems).
-		for i := int64(0); i < n && r.err == nil; i++ {
-			start := r.pos
-			c.child.decode(r)
-			if r.pos == start {
-				r.emptyItem()
+		} else {
+			// Items that may take no bytes: charge those that do (see maxEmptyItems).
+			for i := int64(0); i < n && r.err == nil; i++ {
+				start := r.pos
+				c.child.decode(r)
+				if r.pos == start {
+					r.emptyItem()
+				}
 			}
 		}
+		r.blockDone(end)
 	}
 	if c.child.length() > math.MaxInt32 {
 		r.failf("more than 2^31 list items in one batch; use a smaller batch_size")

@@ -178,6 +178,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %d rows, asked for %d", d.Rows(), take)
 		}
 		cols, rows := d.Finish()
+		got := make([]string, len(cols))
 		for i, c := range cols {
 			if c.Len() != rows {
 				t.Errorf("column %d: %d rows, want %d", i, c.Len(), rows)
@@ -185,10 +186,30 @@ func FuzzDecode(f *testing.F) {
 			if err := at.Validate(c); err != nil {
 				t.Errorf("column %d: %v", i, err)
 			}
-			_ = at.DataJSON(c) // reads every value
+			got[i] = at.DataJSON(c) // reads every value
 			c.Release()
 		}
 		d.Release()
+
+		// Where decoding every column succeeds, skipping the unselected ones must
+		// too, with the same values: skip programs consume exactly a field's bytes.
+		all, _ := s.Resolve(nil)
+		full := New(s, all, alloc)
+		if full.Decode(data, int64(count), int64(take)) == nil {
+			if err != nil {
+				t.Fatalf("columns %v fail (%v) where decoding every column succeeds", sel, err)
+			}
+			fullCols, _ := full.Finish()
+			for i, j := range sel {
+				if want := at.DataJSON(fullCols[j]); got[i] != want {
+					t.Fatalf("column %d with columns %v selected: %s, decoding every column: %s", j, sel, got[i], want)
+				}
+			}
+			for _, c := range fullCols {
+				c.Release()
+			}
+		}
+		full.Release()
 		if alloc.CurrentAlloc() != 0 {
 			t.Fatalf("%d bytes still allocated after release", alloc.CurrentAlloc())
 		}

@@ -66,7 +66,7 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 		dst = append(dst, '[')
 		first := true
 		for {
-			n := r.blockCount(0)
+			n, end := r.blockCount(0)
 			if n == 0 || r.err != nil {
 				break
 			}
@@ -81,13 +81,14 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 					r.emptyItems(jsonEmptyCost)
 				}
 			}
+			r.blockDone(end)
 		}
 		return append(dst, ']')
 	case *avro.MapSchema:
 		dst = append(dst, '{')
 		first := true
 		for {
-			n := r.blockCount(1)
+			n, end := r.blockCount(1)
 			if n == 0 || r.err != nil {
 				break
 			}
@@ -100,6 +101,7 @@ func appendJSON(dst []byte, r *reader, s avro.Schema, depth int) []byte {
 				dst = append(dst, ':')
 				dst = appendJSON(dst, r, t.Values(), depth+1)
 			}
+			r.blockDone(end)
 		}
 		return append(dst, '}')
 	case *avro.UnionSchema:

@@ -186,25 +186,43 @@ func (r *reader) skip(n int64) {
 }
 
 // blockCount reads the item count of one block of an array or map. A negative count
-// is followed by the block's size in bytes, which readers that decode may ignore.
-// minItem is the smallest encoding of one item; it bounds the count so that a
-// corrupt count cannot make us allocate far beyond the data we actually have.
-func (r *reader) blockCount(minItem int) int64 {
-	n := r.long()
+// is followed by the block's size in bytes; end is where the block's items must
+// then end (see blockDone), and -1 for a block without a size. minItem is the
+// smallest encoding of one item; it bounds the count so that a corrupt count
+// cannot make us allocate far beyond the data we actually have.
+func (r *reader) blockCount(minItem int) (n int64, end int) {
+	n, end = r.long(), -1
 	if n < 0 {
 		if n == math.MinInt64 {
 			r.failf("invalid item count")
-			return 0
+			return 0, -1
 		}
 		n = -n
-		r.long() // byte size of the block
+		size := r.long()
+		if r.err != nil {
+			return 0, -1
+		}
+		if size < 0 || size > int64(len(r.buf)-r.pos) {
+			r.failf("array or map block declares %d bytes but %d are left", size, len(r.buf)-r.pos)
+			return 0, -1
+		}
+		end = r.pos + int(size)
 	}
 	left := int64(len(r.buf) - r.pos)
 	if minItem > 0 && n > left/int64(minItem) || minItem == 0 && n > left+r.empty {
 		r.failf("item count %d is impossible with %d bytes left", n, left)
-		return 0
+		return 0, -1
 	}
-	return n
+	return n, end
+}
+
+// blockDone checks that the items of a block written with its size took exactly
+// that many bytes. Skipping jumps by the size, so without this check a corrupt
+// size gave different rows depending on which columns were read.
+func (r *reader) blockDone(end int) {
+	if end >= 0 && r.err == nil && r.pos != end {
+		r.failf("array or map block items end %d bytes away from where the block's declared size puts its end", r.pos-end)
+	}
 }
 
 // maxEmptyItems caps the values in one block that take no bytes on the wire (array

@@ -2,7 +2,9 @@ package decode
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/bits"
+	"unsafe"
 
 	"github.com/jetliner/jetliner/core/schema"
 )
@@ -20,7 +22,7 @@ const (
 	skipFixed  skipKind = iota // n bytes
 	skipVarint                 // int, long, enum
 	skipBytes                  // bytes, string: a length, then that many bytes
-	skipCall                   // calls[n]
+	skipCall                   // calls[call]
 	// The same behind the branch index of a [null, T] union (null: nothing more).
 	skipNullFixed
 	skipNullVarint
@@ -34,7 +36,7 @@ type skipOp struct {
 	kind skipKind
 	// For the skipNull* kinds: the one-byte encodings of the two branch indexes.
 	nullByte, valByte byte
-	n                 int32 // skipFixed: bytes; skipCall: index into calls
+	n                 int32 // skipFixed, skipNullFixed: bytes; skipCall: index into calls
 }
 
 type skipProgram struct {
@@ -51,19 +53,23 @@ func compileSkips(nodes []*schema.Node) *skipProgram {
 	return p
 }
 
+// maxJump bounds a merged jump so that adding it to a position cannot overflow.
+const maxJump = 1 << 30
+
 func (p *skipProgram) add(n *schema.Node) {
 	op := skipOp{kind: skipCall}
+	var size int64 // of a fixed-size value
 	switch n.Kind {
 	case schema.Null:
 		op.kind = skipNull
 	case schema.Boolean:
-		op.kind, op.n = skipFixed, 1
+		op.kind, size = skipFixed, 1
 	case schema.Float:
-		op.kind, op.n = skipFixed, 4
+		op.kind, size = skipFixed, 4
 	case schema.Double:
-		op.kind, op.n = skipFixed, 8
+		op.kind, size = skipFixed, 8
 	case schema.Fixed:
-		op.kind, op.n = skipFixed, int32(n.Size)
+		op.kind, size = skipFixed, int64(n.Size)
 	case schema.Int, schema.Long, schema.Enum:
 		op.kind = skipVarint
 	case schema.Bytes, schema.String:
@@ -77,14 +83,14 @@ func (p *skipProgram) add(n *schema.Node) {
 		}
 	}
 	switch {
-	case op.kind == skipCall || n.SingleUnion || n.Kind == schema.Fixed && n.Size > 1<<30:
+	case op.kind == skipCall || n.SingleUnion || size > maxJump:
 		op = skipOp{kind: skipCall, n: int32(len(p.calls))}
 		p.calls = append(p.calls, skipperFor(n))
 	case n.Nullable:
 		op.nullByte, op.valByte = byte(2*n.NullIndex), byte(2*(1-n.NullIndex))
 		switch op.kind {
 		case skipFixed:
-			op.kind = skipNullFixed
+			op.kind, op.n = skipNullFixed, int32(size)
 		case skipVarint:
 			op.kind = skipNullVarint
 		case skipBytes:
@@ -92,100 +98,175 @@ func (p *skipProgram) add(n *schema.Node) {
 		}
 	case op.kind == skipNull:
 		return // a plain null takes no bytes
-	}
-	if last := len(p.ops) - 1; op.kind == skipFixed && last >= 0 && p.ops[last].kind == skipFixed &&
-		int64(p.ops[last].n)+int64(op.n) <= 1<<30 {
-		p.ops[last].n += op.n
-		return
+	case op.kind == skipFixed:
+		if last := len(p.ops) - 1; last >= 0 && p.ops[last].kind == skipFixed && int64(p.ops[last].n)+size <= maxJump {
+			p.ops[last].n += int32(size)
+			return
+		}
+		op.n = int32(size)
 	}
 	p.ops = append(p.ops, op)
 }
 
 // run skips one value of each field of the program.
+//
+// The loop is a chain: where each field ends depends on where the last one did,
+// so its speed is the latency of that chain and the instructions around it. It
+// is kept short: each kind, nullable or not, has a fast path for the common
+// encodings (short lengths, varints of up to 8 bytes, data to spare) in one
+// switch, with loads through a base pointer once the bounds are checked; all
+// else (long encodings, the end of the block, bad data, calls) goes to slow, so
+// that the loop keeps its few variables in registers.
 func (p *skipProgram) run(r *reader) {
-	buf := r.buf
-	pos := r.pos
-	for i := range p.ops {
-		op := p.ops[i]
-		switch op.kind {
-		case skipNullFixed, skipNullVarint, skipNullBytes, skipNull:
-			if pos >= len(buf) {
-				r.fail(errShort)
-				return
-			}
-			b := buf[pos]
-			pos++
-			if b == op.nullByte || op.kind == skipNull {
-				if b != op.nullByte && b != op.valByte {
-					r.failf("union branch index out of range for a 2-branch union")
-					return
-				}
-				continue
-			}
-			if b != op.valByte {
-				r.failf("union branch index out of range for a 2-branch union")
-				return
-			}
-			op.kind -= skipNullFixed - skipFixed // the value itself
-		}
+	pos, end := r.pos, len(r.buf)
+	base := unsafe.Pointer(unsafe.SliceData(r.buf))
+	at := func(i int) byte { return *(*byte)(unsafe.Add(base, i)) }
+	ops := p.ops
+	for i := 0; i < len(ops); i++ {
+		op := ops[i]
 		switch op.kind {
 		case skipFixed:
-			if len(buf)-pos < int(op.n) {
-				r.fail(errShort)
-				return
+			if end-pos >= int(op.n) {
+				pos += int(op.n)
+				continue
 			}
-			pos += int(op.n)
 		case skipVarint:
-			if len(buf)-pos >= 8 {
+			if pos <= end-8 {
 				// The varint ends at the first byte without its high bit: found
 				// in one 64-bit load for the encodings of up to 8 bytes.
-				x := binary.LittleEndian.Uint64(buf[pos:])
+				x := *(*uint64)(unsafe.Add(base, pos))
 				if stop := ^x & 0x8080808080808080; stop != 0 {
-					pos += (bits.TrailingZeros64(stop) + 1) >> 3
+					pos += bits.TrailingZeros64(stop)>>3 + 1
 					continue
 				}
 			}
-			next := skipVarintAt(buf, pos)
-			if next < 0 {
-				r.fail(varintError(next))
-				return
-			}
-			pos = next
 		case skipBytes:
 			// Lengths below 64 take one byte: by far the most common case.
-			if pos < len(buf) && buf[pos] < 0x80 && buf[pos]&1 == 0 {
-				n := int(buf[pos] >> 1)
-				if len(buf)-pos-1 < n {
-					r.fail(errShort)
-					return
+			if pos < end {
+				if b := at(pos); b < 0x80 && b&1 == 0 && end-pos > int(b>>1) {
+					pos += 1 + int(b>>1)
+					continue
 				}
-				pos += 1 + n
-				continue
 			}
-			r.pos = pos
-			n := r.long()
-			if r.err != nil {
-				return
+		case skipNullFixed:
+			if pos < end {
+				b := at(pos)
+				if b == op.nullByte {
+					pos++
+					continue
+				}
+				if b == op.valByte && end-pos > int(op.n) {
+					pos += 1 + int(op.n)
+					continue
+				}
 			}
-			if n < 0 {
-				r.fail(errNegative)
-				return
+		case skipNullVarint:
+			if pos <= end-9 {
+				b := at(pos)
+				if b == op.nullByte {
+					pos++
+					continue
+				}
+				x := *(*uint64)(unsafe.Add(base, pos+1))
+				if stop := ^x & 0x8080808080808080; stop != 0 && b == op.valByte {
+					pos += bits.TrailingZeros64(stop)>>3 + 2
+					continue
+				}
 			}
-			if int64(len(buf)-r.pos) < n {
-				r.fail(errShort)
-				return
+		case skipNullBytes:
+			if pos < end-1 {
+				b := at(pos)
+				if b == op.nullByte {
+					pos++
+					continue
+				}
+				if n := at(pos + 1); b == op.valByte && n < 0x80 && n&1 == 0 && end-pos-2 >= int(n>>1) {
+					pos += 2 + int(n>>1)
+					continue
+				}
 			}
-			pos = r.pos + int(n)
-		case skipCall:
-			r.pos = pos
-			p.calls[op.n](r)
-			if r.err != nil {
-				return
+		case skipNull:
+			if pos < end {
+				if b := at(pos); b == op.nullByte || b == op.valByte {
+					pos++
+					continue
+				}
 			}
-			pos = r.pos
+		}
+		if pos = p.slow(r, op, pos); pos < 0 {
+			return
 		}
 	}
 	r.pos = pos
+}
+
+// slow skips one field the way the fast paths of run do not: any encoding, at
+// the end of the block, and with the errors of bad data. It returns the position
+// after the field, or -1 after failing r.
+func (p *skipProgram) slow(r *reader, op skipOp, pos int) int {
+	buf := r.buf
+	if op.kind >= skipNullFixed {
+		if pos >= len(buf) {
+			r.fail(errShort)
+			return -1
+		}
+		b := buf[pos]
+		pos++
+		if b == op.nullByte || op.kind == skipNull && b == op.valByte {
+			return pos
+		}
+		if b != op.valByte || op.kind == skipNull {
+			r.fail(errBranch)
+			return -1
+		}
+		op.kind -= skipNullFixed - skipFixed // the value itself
+	}
+	switch op.kind {
+	case skipFixed:
+		if len(buf)-pos < int(op.n) {
+			r.fail(errShort)
+			return -1
+		}
+		return pos + int(op.n)
+	case skipVarint:
+		if pos = skipVarintAt(buf, pos); pos < 0 {
+			r.fail(varintError(pos))
+			return -1
+		}
+		return pos
+	case skipBytes:
+		if pos = skipBytesAt(buf, pos); pos < 0 {
+			r.fail(varintError(pos))
+			return -1
+		}
+		return pos
+	}
+	r.pos = pos
+	p.calls[op.n](r)
+	if r.err != nil {
+		return -1
+	}
+	return r.pos
+}
+
+var errBranch = errors.New("union branch index out of range for a 2-branch union")
+
+// skipBytesAt returns the position after the length-prefixed bytes at pos, or a
+// negative code (see varintError).
+func skipBytesAt(buf []byte, pos int) int {
+	r := reader{buf: buf, pos: pos}
+	n := r.long()
+	switch {
+	case r.err == errShort:
+		return varintShort
+	case r.err != nil:
+		return varintBad
+	case n < 0:
+		return bytesNegative
+	case int64(len(buf)-r.pos) < n:
+		return varintShort
+	}
+	return r.pos + int(n)
 }
 
 // skipVarintAt returns the position after the varint at pos, or a negative code
@@ -214,13 +295,17 @@ func skipVarintAt(buf []byte, pos int) int {
 }
 
 const (
-	varintBad   = -1
-	varintShort = -2
+	varintBad     = -1
+	varintShort   = -2
+	bytesNegative = -3
 )
 
 func varintError(code int) error {
-	if code == varintShort {
+	switch code {
+	case varintShort:
 		return errShort
+	case bytesNegative:
+		return errNegative
 	}
 	return errVarint
 }
