@@ -10,19 +10,42 @@ import (
 
 // chunkReader reads a Source front to back in chunks of a fixed size, so that small
 // reads (varints, sync markers) cost no I/O call each and large ones (block data) go
-// straight into the caller's buffer.
+// straight into the caller's buffer. From a source that lends its bytes (a
+// source.Viewer) it copies nothing: chunks and block data are views.
 type chunkReader struct {
 	ctx   context.Context
 	src   source.Source
+	view  source.Viewer // non-nil: src lends its bytes, and buf is a view of them
 	chunk int
 
 	buf []byte // buffered bytes, buf[pos:] not yet consumed
 	pos int
 	off int64 // file offset of buf[0]
+
+	readAhead  bool  // ask a viewer to read ahead (not while reading the header)
+	prefetched int64 // a viewer has been asked to read ahead up to here
 }
 
+// prefetchAhead is how far past the data in use a viewer is asked to read ahead,
+// so that a file not yet in the file cache is read from disk while blocks before
+// it are decoded, rather than page by page as the decoders touch it.
+const prefetchAhead = 8 << 20
+
 func newChunkReader(ctx context.Context, src source.Source, chunk int, at int64) *chunkReader {
-	return &chunkReader{ctx: ctx, src: src, chunk: chunk, off: at}
+	c := &chunkReader{ctx: ctx, src: src, chunk: chunk, off: at}
+	c.view, _ = src.(source.Viewer)
+	return c
+}
+
+// viewAt makes buf a view of at least n bytes at off (fewer at the end of the
+// source), asking for read-ahead beyond it.
+func (c *chunkReader) viewAt(off int64, n int) {
+	c.buf, c.pos, c.off = c.view.View(off, n), 0, off
+	if end := off + int64(len(c.buf)); c.readAhead && end > c.prefetched {
+		from := max(off, c.prefetched)
+		c.prefetched = min(end+prefetchAhead, c.src.Size())
+		c.view.Prefetch(from, c.prefetched-from)
+	}
 }
 
 // offset is the file offset of the next unread byte.
@@ -45,6 +68,19 @@ func (c *chunkReader) seek(off int64) {
 func (c *chunkReader) fill(n int) error {
 	if len(c.buf)-c.pos >= n {
 		return nil
+	}
+	if c.view != nil {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+		c.viewAt(c.offset(), max(n, c.chunk))
+		switch {
+		case len(c.buf) >= n:
+			return nil
+		case len(c.buf) == 0:
+			return io.EOF
+		}
+		return io.ErrUnexpectedEOF
 	}
 	// Slide the unread tail to the front and read a whole chunk behind it.
 	start := c.offset()
@@ -87,6 +123,37 @@ func (c *chunkReader) next(n int) ([]byte, error) {
 	b := c.buf[c.pos : c.pos+n]
 	c.pos += n
 	return b, nil
+}
+
+// take returns the next n bytes. From a viewer they are a view that stays valid
+// as long as the source (see source.Viewer); otherwise a copy appended to buf.
+// It returns the bytes and buf, grown.
+func (c *chunkReader) take(n int, buf []byte) ([]byte, []byte, error) {
+	if c.view == nil {
+		start := len(buf)
+		buf = grow(buf, n)
+		if err := c.readFull(buf[start : start+n]); err != nil {
+			return nil, buf[:start], err
+		}
+		return buf[start : start+n], buf, nil
+	}
+	if len(c.buf)-c.pos >= n {
+		b := c.buf[c.pos : c.pos+n]
+		c.pos += n
+		return b, buf, nil
+	}
+	if err := c.ctx.Err(); err != nil {
+		return nil, buf, err
+	}
+	// A block larger than what is buffered: one view of all of it.
+	at := c.offset()
+	c.viewAt(at, n)
+	if len(c.buf) < n {
+		c.pos = len(c.buf)
+		return nil, buf, io.ErrUnexpectedEOF
+	}
+	c.pos = n
+	return c.buf[:n], buf, nil
 }
 
 // readFull fills p, copying what is buffered and reading large remainders directly.

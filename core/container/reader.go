@@ -65,10 +65,27 @@ func NewReader(ctx context.Context, src source.Source, opts Options) (*Reader, e
 	}
 	cr := newChunkReader(ctx, src, opts.ChunkSize, 0)
 	rd := &Reader{path: src.Path(), r: cr, maxBlock: opts.MaxBlockSize}
-	if err := rd.readHeader(); err != nil {
+	if err := rd.guarded(rd.readHeader); err != nil {
 		return nil, err
 	}
 	return rd, nil
+}
+
+// guarded runs f, turning a memory fault on a mapped source (the file shrank
+// while it was read) into the error it returns: see source.Viewer.
+func (rd *Reader) guarded(f func() error) (err error) {
+	if rd.r.view == nil {
+		return f()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if err = rd.r.view.Fault(p); err == nil {
+				panic(p)
+			}
+		}
+	}()
+	defer source.PanicOnFault()()
+	return f()
 }
 
 func (rd *Reader) parseErr(format string, args ...any) *jerr.Error {
@@ -171,9 +188,21 @@ func (rd *Reader) bytesField(total *int64) ([]byte, error) {
 }
 
 // Next frames the next block, appending its data to buf (which may be nil) and
-// returning the block whose Data aliases the grown buf. At the end of the file it
-// returns io.EOF. Errors are *jerr.Error; after one, Resync can skip ahead.
-func (rd *Reader) Next(buf []byte) (Block, []byte, error) {
+// returning the block whose Data aliases the grown buf; from a source.Viewer,
+// Data is a view of the source instead and buf is returned as it was. At the end
+// of the file it returns io.EOF. Errors are *jerr.Error; after one, Resync can
+// skip ahead.
+func (rd *Reader) Next(buf []byte) (b Block, out []byte, err error) {
+	if err := rd.guarded(func() error { b, out, err = rd.next(buf); return err }); err != nil {
+		return b, buf, err
+	}
+	return b, out, nil
+}
+
+func (rd *Reader) next(buf []byte) (Block, []byte, error) {
+	// Blocks are read front to back from here on; the header alone (a schema
+	// read) should not make the system read the file ahead.
+	rd.r.readAhead = true
 	start := rd.r.offset()
 	b := Block{Index: rd.nextIndex, Offset: start}
 	if rd.r.remaining() == 0 {
@@ -215,8 +244,8 @@ func (rd *Reader) Next(buf []byte) (Block, []byte, error) {
 		return blockErr("file is truncated: block declares %d bytes but only %d remain", size, rd.r.remaining()-min(rd.r.remaining(), SyncSize))
 	}
 	n := len(buf)
-	buf = grow(buf, int(size))
-	if err := rd.r.readFull(buf[n : n+int(size)]); err != nil {
+	data, buf, err := rd.r.take(int(size), buf)
+	if err != nil {
 		return b, buf[:n], rd.ioErr(err, "block data")
 	}
 	sync, err := rd.r.next(SyncSize)
@@ -226,14 +255,19 @@ func (rd *Reader) Next(buf []byte) (Block, []byte, error) {
 	if !bytes.Equal(sync, rd.Header.Sync[:]) {
 		return b, buf[:n], rd.parseErr("sync marker mismatch after block data: the block is corrupt").At(b.Index, -1, start)
 	}
-	b.Count, b.Data = count, buf[n:n+int(size)]
+	b.Count, b.Data = count, data
 	return b, buf, nil
 }
 
 // Resync skips to just after the next sync marker found after the start of the
 // failed block at offset from, so reading can go on with the following block. It
 // returns the number of bytes skipped and io.EOF if no further marker exists.
-func (rd *Reader) Resync(from int64) (int64, error) {
+func (rd *Reader) Resync(from int64) (skipped int64, err error) {
+	err = rd.guarded(func() error { skipped, err = rd.resync(from); return err })
+	return skipped, err
+}
+
+func (rd *Reader) resync(from int64) (int64, error) {
 	rd.r.seek(from + 1)
 	for {
 		if err := rd.r.fill(SyncSize); err != nil {

@@ -13,9 +13,14 @@ import (
 
 	"github.com/jetliner/jetliner/core/internal/avrotest"
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/source"
 )
 
 const longSchema = `{"type":"record","name":"r","fields":[{"name":"x","type":"long"}]}`
+
+// mapped makes open read from a local file, mapped into memory (a
+// source.Viewer), instead of from memory through ReadAt: see TestMappedFiles.
+var mapped bool
 
 // open reads data's header. MaxBlockSize 0 would refuse every block, so tests that
 // leave it unset get no cap.
@@ -24,7 +29,55 @@ func open(t testing.TB, data []byte, opts Options) (*Reader, error) {
 	if opts.MaxBlockSize == 0 {
 		opts.MaxBlockSize = -1
 	}
-	return NewReader(context.Background(), avrotest.NewSource(data), opts)
+	if !mapped {
+		return NewReader(context.Background(), avrotest.NewSource(data), opts)
+	}
+	p := filepath.Join(t.TempDir(), "f.avro")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.OpenLocal(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	if _, ok := src.(source.Viewer); !ok && len(data) > 0 {
+		t.Fatalf("%T: the file is not mapped", src)
+	}
+	return NewReader(context.Background(), src, opts)
+}
+
+// From a mapped file the reader frames the same blocks and fails the same way,
+// handing out views of the file rather than copies.
+func TestMappedFiles(t *testing.T) {
+	mapped = true
+	defer func() { mapped = false }()
+	for name, test := range map[string]func(*testing.T){
+		"Header": TestHeader, "HeaderErrors": TestHeaderErrors, "Blocks": TestBlocks, "EmptyFile": TestEmptyFile,
+		"TruncatedEverywhere": TestTruncatedEverywhere, "SyncMismatchAndResync": TestSyncMismatchAndResync,
+		"ResyncAfterBadHeader": TestResyncAfterBadHeader, "CorruptBlockHeader": TestCorruptBlockHeader,
+		"MaxBlockSizeBoundary": TestMaxBlockSizeBoundary, "ResyncMarkerStraddlesChunks": TestResyncMarkerStraddlesChunks,
+	} {
+		t.Run(name, test)
+	}
+	t.Run("Views", func(t *testing.T) {
+		f, _ := manyBlocks(t, "null")
+		rd := mustOpen(t, f.Bytes, Options{ChunkSize: 64})
+		buf := make([]byte, 0, 8)
+		for i := 0; i < 5; i++ {
+			b, nb, err := rd.Next(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(nb) != 0 || cap(nb) != 8 {
+				t.Fatalf("block %d was copied into the buffer (len %d)", i, len(nb))
+			}
+			p := f.Blocks[i]
+			if !bytes.Equal(b.Data, f.Bytes[p.DataOffset:p.DataOffset+p.DataLen]) {
+				t.Fatalf("block %d data differs", i)
+			}
+		}
+	})
 }
 
 func mustOpen(t testing.TB, data []byte, opts Options) *Reader {
@@ -147,7 +200,7 @@ func TestHeaderErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := open(t, data, Options{})
 			e := wantKind(t, err, jerr.Parse)
-			if e.Path != "mem.avro" {
+			if want := "mem.avro"; mapped && filepath.Base(e.Path) != "f.avro" || !mapped && e.Path != want {
 				t.Errorf("Path = %q", e.Path)
 			}
 		})

@@ -56,13 +56,29 @@ type fileInfo struct {
 type unit struct {
 	file   *fileInfo
 	blocks []container.Block
-	data   []byte // the blocks' compressed bytes, back to back
+	data   []byte // the blocks' compressed bytes, back to back (none from a viewer)
 	limit  int64  // rows to decode (fewer than the blocks hold when n_rows cuts in)
 	bad    []BadBlock
 	err    error // stops the scan once the batches before it are delivered
 
+	// From a source that lends its bytes, the blocks are views of it: the unit
+	// holds the source open and, once decoded, evicts its span [from, to).
+	view     source.Viewer
+	from, to int64
+	release  func()
+	size     int64 // bytes charged against buffer_bytes
+
 	batches []batch // filled by the worker
 	done    chan struct{}
+}
+
+// complete marks a unit done: its blocks are no longer needed.
+func (u *unit) complete() {
+	if u.release != nil {
+		u.release()
+		u.release = nil
+	}
+	close(u.done)
 }
 
 type batch struct {
@@ -462,8 +478,8 @@ func (s *Scan) produce() {
 				return
 			}
 		}
-		stop := s.frameFile(fi, rd, &remaining, &inflight)
-		src.Close()
+		stop := s.frameFile(fi, rd, src, &remaining, &inflight)
+		src.Close() // units still being decoded hold a viewer open
 		if stop {
 			return
 		}
@@ -472,9 +488,14 @@ func (s *Scan) produce() {
 
 // frameFile frames one file into units. It returns true when the scan must stop
 // (an error was sent, n_rows is satisfied, or the scan was cancelled).
-func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, inflight *[]*unit) bool {
+func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, src source.Source, remaining *int64, inflight *[]*unit) bool {
+	view, _ := src.(source.Viewer)
 	newUnit := func() *unit {
 		u := &unit{file: fi, done: make(chan struct{})}
+		if view != nil {
+			u.view, u.release, u.from = view, view.Hold(), rd.Offset()
+			return u
+		}
 		select {
 		case u.data = <-s.spare:
 		default:
@@ -487,12 +508,24 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 		return u
 	}
 	u := newUnit()
+	defer func() {
+		if u.release != nil {
+			u.release() // the unit being filled when framing stopped
+		}
+	}()
+	size := func() int64 {
+		if view != nil {
+			return rd.Offset() - u.from
+		}
+		return int64(len(u.data))
+	}
 	var rows int64
 	flush := func() bool {
 		if len(u.blocks) == 0 && len(u.bad) == 0 {
 			return true
 		}
 		u.limit = rows
+		u.size, u.to = size(), rd.Offset()
 		s.unitLen = len(u.data)
 		ok := s.send(u)
 		*inflight = append(*inflight, u)
@@ -552,7 +585,7 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, remaining *int64, i
 		u.blocks = append(u.blocks, b)
 		s.maxBlock = max(s.maxBlock, len(b.Data))
 		rows += take
-		if rows >= int64(s.opts.BatchSize) || int64(len(u.data)) >= s.unitBytes() {
+		if rows >= int64(s.opts.BatchSize) || size() >= s.unitBytes() {
 			if !flush() {
 				return true
 			}
@@ -585,27 +618,29 @@ func (s *Scan) waitDeficit(remaining *int64, inflight *[]*unit) bool {
 // scan was cancelled, in which case the unit is completed here so that nobody
 // waits for it.
 func (s *Scan) send(u *unit) bool {
-	if err := s.sem.acquire(s.ctx, int64(len(u.data))); err != nil {
+	if err := s.sem.acquire(s.ctx, u.size); err != nil {
+		u.complete()
 		return false
 	}
 	select {
 	case s.order <- u:
 	case <-s.ctx.Done():
-		s.sem.release(int64(len(u.data)))
+		s.sem.release(u.size)
+		u.complete()
 		return false
 	}
 	if u.err != nil {
-		s.sem.release(int64(len(u.data)))
-		close(u.done)
+		s.sem.release(u.size)
+		u.complete()
 		return true
 	}
 	select {
 	case s.work <- u:
 		return true
 	case <-s.ctx.Done():
-		s.sem.release(int64(len(u.data)))
+		s.sem.release(u.size)
 		u.err = jerr.New(jerr.Cancelled, "read cancelled")
-		close(u.done)
+		u.complete()
 		return false
 	}
 }

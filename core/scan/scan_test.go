@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -17,8 +18,10 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/jetliner/jetliner/core/codec"
 	at "github.com/jetliner/jetliner/core/internal/avrotest"
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/source"
 )
 
 // The test files hold records {x: long, s: [null, string]}: x counts up across the
@@ -592,25 +595,112 @@ func TestDeterministic(t *testing.T) {
 	}
 	for _, ignore := range []bool{true, false} {
 		for _, nRows := range []int64{-1, 100} {
-			var ref result
-			for k, workers := range []int{1, 2, 8} {
-				for _, batch := range []int{1, 17} {
-					o := opts(files...)
-					o.Workers, o.BatchSize, o.IgnoreErrors, o.NRows = workers, batch, ignore, nRows
-					o.RowIndexName, o.IncludeFilePaths, o.BufferBlocks = "i", "p", 2
-					r := run(t, o)
-					if k == 0 && batch == 1 {
-						ref = r
-						continue
-					}
-					if strings.Join(r.rows, "\n") != strings.Join(ref.rows, "\n") || fmt.Sprint(r.err) != fmt.Sprint(ref.err) ||
-						fmt.Sprint(r.errs) != fmt.Sprint(ref.errs) {
-						t.Errorf("ignore=%v n_rows=%d workers=%d batch=%d: %d rows, err %v; reference %d rows, err %v",
-							ignore, nRows, workers, batch, len(r.rows), r.err, len(ref.rows), ref.err)
+			var ref *result
+			// Mapped files (views) and pread (copies) must not differ either.
+			for _, noMmap := range []string{"", "1"} {
+				t.Setenv(source.NoMmapEnv, noMmap)
+				for _, workers := range []int{1, 2, 8} {
+					for _, batch := range []int{1, 17} {
+						o := opts(files...)
+						o.Workers, o.BatchSize, o.IgnoreErrors, o.NRows = workers, batch, ignore, nRows
+						o.RowIndexName, o.IncludeFilePaths, o.BufferBlocks = "i", "p", 2
+						r := run(t, o)
+						if ref == nil {
+							ref = &r
+							continue
+						}
+						if strings.Join(r.rows, "\n") != strings.Join(ref.rows, "\n") || fmt.Sprint(r.err) != fmt.Sprint(ref.err) ||
+							fmt.Sprint(r.errs) != fmt.Sprint(ref.errs) {
+							t.Errorf("ignore=%v n_rows=%d workers=%d batch=%d no_mmap=%q: %d rows, err %v; reference %d rows, err %v",
+								ignore, nRows, workers, batch, noMmap, len(r.rows), r.err, len(ref.rows), ref.err)
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// The same when the file shrinks after its blocks were framed, before a worker
+// decodes them: the fault is then the worker's.
+func TestFileShrinksBeforeDecode(t *testing.T) {
+	for _, name := range []string{"null", "snappy"} {
+		t.Run(name, func(t *testing.T) {
+			p, b := writeFile(t, t.TempDir(), "shrinks.avro", name, blocks(0, 40, 500))
+			s, err := Open(context.Background(), opts(p), memory.NewGoAllocator())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			view := s.firstSrc.(source.Viewer)
+			u := &unit{file: s.first, view: view, limit: math.MaxInt64, done: make(chan struct{})}
+			for {
+				blk, _, err := s.firstRd.Next(nil)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.blocks = append(u.blocks, blk)
+			}
+			// Page-aligned, so the pages past it are gone, not just zeroed.
+			if err := os.Truncate(p, int64(b.Blocks[20].Offset)&^0xfff); err != nil {
+				t.Fatal(err)
+			}
+			defer source.PanicOnFault()()
+			s.process(u, &workerState{codecs: map[string]codec.Decompressor{}})
+			e := wantKind(t, u.err, jerr.Source)
+			if !strings.Contains(e.Message, "changed while it was being read") {
+				t.Errorf("error %v", u.err)
+			}
+			releaseUnit(u, 0)
+		})
+	}
+}
+
+// A mapped file that shrinks while it is read faults on the pages past its new
+// end. That must be an error, not the end of the process, wherever the fault
+// happens: framing (a block header), or decoding (the null codec decodes the
+// mapped bytes themselves, snappy decompresses them).
+func TestFileShrinksWhileRead(t *testing.T) {
+	for _, codec := range []string{"null", "snappy"} {
+		t.Run(codec, func(t *testing.T) {
+			p, b := writeFile(t, t.TempDir(), "shrinks.avro", codec, blocks(0, 400, 500))
+			if len(b.Bytes) < 512<<10 {
+				t.Fatalf("only %d bytes: too small to span many pages", len(b.Bytes))
+			}
+			o := opts(p)
+			o.BatchSize = 500
+			s, err := Open(context.Background(), o, memory.NewGoAllocator())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, ok := s.firstSrc.(source.Viewer); !ok {
+				t.Fatalf("%T: local files are not mapped", s.firstSrc)
+			}
+			// Page-aligned, so the pages past it are gone, not just zeroed.
+			if err := os.Truncate(p, int64(len(b.Bytes)/2)&^0xffff); err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for {
+				rec, err := s.Next()
+				if err != nil {
+					e := wantKind(t, err, jerr.Source)
+					if !strings.Contains(e.Message, "changed while it was being read") || e.Path != p {
+						t.Errorf("error %v", err)
+					}
+					break
+				}
+				rows += int(rec.NumRows())
+				rec.Release()
+			}
+			if rows == 0 || rows >= 400*500 {
+				t.Errorf("%d rows before the error", rows)
+			}
+		})
 	}
 }
 

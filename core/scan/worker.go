@@ -7,6 +7,7 @@ import (
 	"github.com/jetliner/jetliner/core/codec"
 	"github.com/jetliner/jetliner/core/decode"
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/source"
 )
 
 // workerState is what one decoding goroutine keeps between units: decompressors,
@@ -26,15 +27,22 @@ func (s *Scan) worker() {
 			st.dec.Release()
 		}
 	}()
+	// Blocks may be views of a mapped file, which faults if the file shrinks.
+	defer source.PanicOnFault()()
 	for u := range s.work {
 		s.process(u, st)
-		s.sem.release(int64(len(u.data)))
-		select {
-		case s.spare <- u.data[:0]:
-		default: // enough spares already; let this one go
+		if u.view != nil {
+			u.view.Evict(u.from, u.to-u.from)
+		}
+		s.sem.release(u.size)
+		if u.data != nil {
+			select {
+			case s.spare <- u.data[:0]:
+			default: // enough spares already; let this one go
+			}
 		}
 		u.data, u.blocks = nil, nil
-		close(u.done)
+		u.complete()
 	}
 }
 
@@ -47,6 +55,11 @@ func (s *Scan) process(u *unit, st *workerState) {
 				st.dec.Release()
 			}
 			st.dec, st.file = nil, nil
+			if u.view != nil {
+				if u.err = u.view.Fault(p); u.err != nil {
+					return
+				}
+			}
 			u.err = jerr.New(jerr.Internal, "internal error while decoding: %v", p).WithPath(u.file.path)
 		}
 	}()

@@ -20,7 +20,13 @@ type localFile struct {
 	stats *Stats
 }
 
-// OpenLocal opens a local file. Missing files and permission problems get the
+// NoMmapEnv, set to anything, makes local files be read with pread rather than
+// mapped: a way out should mmap misbehave on some file system, and a way to
+// compare the two.
+const NoMmapEnv = "JETLINER_NO_MMAP"
+
+// OpenLocal opens a local file: mapped into memory (a Viewer) where the platform
+// allows, else read with pread. Missing files and permission problems get the
 // matching jerr kinds so Python raises FileNotFoundError / PermissionError.
 func OpenLocal(path string, stats *Stats) (Source, error) {
 	f, err := os.Open(path)
@@ -38,6 +44,12 @@ func OpenLocal(path string, stats *Stats) (Source, error) {
 	}
 	if stats == nil {
 		stats = new(Stats)
+	}
+	if os.Getenv(NoMmapEnv) == "" {
+		if data := mapFile(f, info.Size()); data != nil {
+			f.Close() // the mapping keeps the file open
+			return newMappedFile(path, data, stats), nil
+		}
 	}
 	return &localFile{f: f, path: path, size: info.Size(), stats: stats}, nil
 }
