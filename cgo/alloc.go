@@ -5,8 +5,10 @@ package main
 #include <stdlib.h>
 #include <sys/mman.h>
 
+// MAP_POPULATE: a buffer is written front to back right away, and faulting its
+// pages in one by one took more system time than the decoding of a wide file.
 static void* jl_map(size_t n) {
-  void* p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   return p == MAP_FAILED ? NULL : p;
 }
 
