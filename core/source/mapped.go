@@ -112,7 +112,9 @@ func (m *mappedFile) Size() int64  { return int64(len(m.data)) }
 func (m *mappedFile) Path() string { return m.path }
 
 func (m *mappedFile) Hold() func() {
-	m.refs.Add(1)
+	if m.refs.Add(1) == 1 {
+		panic("source: Hold on a mapped file already unmapped")
+	}
 	var once atomic.Bool
 	return func() {
 		if once.CompareAndSwap(false, true) {
