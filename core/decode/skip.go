@@ -22,7 +22,7 @@ const (
 	skipFixed  skipKind = iota // n bytes
 	skipVarint                 // int, long, enum
 	skipBytes                  // bytes, string: a length, then that many bytes
-	skipCall                   // calls[call]
+	skipCall                   // calls[n]
 	// The same behind the branch index of a [null, T] union (null: nothing more).
 	skipNullFixed
 	skipNullVarint
@@ -230,13 +230,13 @@ func (p *skipProgram) slow(r *reader, op skipOp, pos int) int {
 		return pos + int(op.n)
 	case skipVarint:
 		if pos = skipVarintAt(buf, pos); pos < 0 {
-			r.fail(varintError(pos))
+			r.fail(skipError(pos))
 			return -1
 		}
 		return pos
 	case skipBytes:
 		if pos = skipBytesAt(buf, pos); pos < 0 {
-			r.fail(varintError(pos))
+			r.fail(skipError(pos))
 			return -1
 		}
 		return pos
@@ -252,7 +252,7 @@ func (p *skipProgram) slow(r *reader, op skipOp, pos int) int {
 var errBranch = errors.New("union branch index out of range for a 2-branch union")
 
 // skipBytesAt returns the position after the length-prefixed bytes at pos, or a
-// negative code (see varintError).
+// negative code (see skipError).
 func skipBytesAt(buf []byte, pos int) int {
 	r := reader{buf: buf, pos: pos}
 	n := r.long()
@@ -270,7 +270,7 @@ func skipBytesAt(buf []byte, pos int) int {
 }
 
 // skipVarintAt returns the position after the varint at pos, or a negative code
-// (see varintError) if there is no well-formed varint there.
+// (see skipError) if there is no well-formed varint there.
 func skipVarintAt(buf []byte, pos int) int {
 	if len(buf)-pos >= 8 {
 		// The varint ends at the first byte without its high bit: found in one
@@ -300,7 +300,8 @@ const (
 	bytesNegative = -3
 )
 
-func varintError(code int) error {
+// skipError is the error of a negative code from skipVarintAt or skipBytesAt.
+func skipError(code int) error {
 	switch code {
 	case varintShort:
 		return errShort
