@@ -24,7 +24,18 @@ type Decoder struct {
 	steps  []step // every top-level field, in wire order
 	rows   int
 	saved  int
+
+	// For Index (index.go): the whole record as one skip program, with marks
+	// around each selected column; nil when no field is skipped.
+	index   *skipProgram
+	wire    []column // the selected columns in wire order: marks 2k and 2k+1
+	nmarks  int
+	indexes [MaxLanes]Index
 }
+
+// maxIndexSpan bounds the span of an index program: the lanes need that many
+// bytes left in each block, and records with huge fixed fields gain nothing.
+const maxIndexSpan = 64 << 10
 
 // New compiles a decoder for the columns of s at positions selected (in that
 // output order). Unselected columns are skipped without allocating.
@@ -46,15 +57,26 @@ func New(s *schema.Schema, selected []int, alloc memory.Allocator) *Decoder {
 			pendingSkips = nil
 		}
 	}
+	index := &skipProgram{}
+	skipped := false
 	for i, n := range s.Columns {
 		if c, ok := colAt[i]; ok {
 			flush()
 			d.steps = append(d.steps, step{col: c})
+			index.mark(2 * len(d.wire))
+			index.add(n)
+			index.mark(2*len(d.wire) + 1)
+			d.wire = append(d.wire, c)
 		} else {
 			pendingSkips = append(pendingSkips, n)
+			index.add(n)
+			skipped = true
 		}
 	}
 	flush()
+	if index.setSpan(); skipped && MinRecordSize(s) > 0 && index.span <= maxIndexSpan {
+		d.index, d.nmarks = index, 2*len(d.wire)
+	}
 	return d
 }
 

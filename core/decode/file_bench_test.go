@@ -20,7 +20,8 @@ import (
 // BenchmarkDecodeFile decodes the first blocks of the file named by
 // JETLINER_BENCH_FILE on one goroutine, decompressed beforehand, so that ns/row
 // is the decoder's own cost (JETLINER_BENCH_COLUMNS selects columns,
-// JETLINER_BENCH_BLOCKS how many blocks):
+// JETLINER_BENCH_BLOCKS how many blocks, JETLINER_BENCH_PLAIN=1 decodes block by
+// block without Index):
 //
 //	JETLINER_BENCH_FILE=x.avro go test -run '^$' -bench DecodeFile ./core/decode
 func BenchmarkDecodeFile(b *testing.B) {
@@ -78,11 +79,30 @@ func BenchmarkDecodeFile(b *testing.B) {
 	d := New(s, selected, memory.NewGoAllocator())
 	b.SetBytes(size)
 	b.ResetTimer()
+	lanes := d.Lanes()
+	if os.Getenv("JETLINER_BENCH_PLAIN") == "1" {
+		lanes = 1
+	}
+	group := make([]Block, 0, lanes)
 	for i := 0; i < b.N; i++ {
 		d.Reserve(int(rows))
-		for _, blk := range blocks {
-			if err := d.Decode(blk.data, blk.count, blk.count); err != nil {
-				b.Fatal(err)
+		for g := 0; g < len(blocks); g += lanes {
+			group = group[:0]
+			for _, blk := range blocks[g:min(g+lanes, len(blocks))] {
+				group = append(group, Block{Data: blk.data, Count: blk.count})
+			}
+			var ixs []*Index
+			if lanes > 1 {
+				ixs = d.Index(group)
+			}
+			for j, blk := range group {
+				var ix *Index
+				if ixs != nil {
+					ix = ixs[j]
+				}
+				if err := d.DecodeIndexed(blk.Data, blk.Count, ix); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		cols, _ := d.Finish()

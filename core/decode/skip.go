@@ -28,6 +28,9 @@ const (
 	skipNullVarint
 	skipNullBytes
 	skipNull // [null, null]: only the branch index
+	// Records the position in marks[n]: where a selected column starts or ends
+	// in the programs that index blocks (see index.go).
+	skipMark
 )
 
 // skipOp is one instruction. It is kept small (8 bytes) so that a whole
@@ -36,12 +39,47 @@ type skipOp struct {
 	kind skipKind
 	// For the skipNull* kinds: the one-byte encodings of the two branch indexes.
 	nullByte, valByte byte
-	n                 int32 // skipFixed, skipNullFixed: bytes; skipCall: index into calls
+	n                 int32 // skipFixed, skipNullFixed: bytes; skipCall: index into calls; skipMark: index into marks
 }
 
 type skipProgram struct {
 	ops   []skipOp
 	calls []func(*reader)
+	// span bounds the bytes the fast paths of one run of the whole program read
+	// (set by setSpan): a reader with that many bytes left needs no bounds checks
+	// until a slow path, which may take any number of bytes, has run.
+	span int
+}
+
+// fastSpan bounds how far the fast paths of op (those of run and of the lanes)
+// move the position.
+func (op skipOp) fastSpan() int {
+	switch op.kind {
+	case skipFixed:
+		return int(op.n)
+	case skipVarint:
+		return 8 // one 64-bit load
+	case skipBytes:
+		return 1 + 63 // a one-byte length
+	case skipNullFixed:
+		return 1 + int(op.n)
+	case skipNullVarint:
+		return 1 + 8
+	case skipNullBytes:
+		return 2 + 63
+	case skipNull:
+		return 1
+	}
+	return 0 // marks take nothing; calls always take the slow path
+}
+
+// setSpan sets p.span: each op starts within the sum of the fast spans of those
+// before it and loads at most 9 bytes from there.
+func (p *skipProgram) setSpan() {
+	p.span = 9
+	for _, op := range p.ops {
+		p.span += op.fastSpan()
+	}
 }
 
 // compileSkips builds the program that skips one value of each of nodes, in order.
@@ -51,6 +89,11 @@ func compileSkips(nodes []*schema.Node) *skipProgram {
 		p.add(n)
 	}
 	return p
+}
+
+// mark appends an op that records the position in marks[k].
+func (p *skipProgram) mark(k int) {
+	p.ops = append(p.ops, skipOp{kind: skipMark, n: int32(k)})
 }
 
 // maxJump bounds a merged jump so that adding it to a position cannot overflow.
@@ -117,12 +160,16 @@ func (p *skipProgram) add(n *schema.Node) {
 // switch, with loads through a base pointer once the bounds are checked; all
 // else (long encodings, the end of the block, bad data, calls) goes to slow, so
 // that the loop keeps its few variables in registers.
-func (p *skipProgram) run(r *reader) {
+func (p *skipProgram) run(r *reader) { p.runFrom(r, 0, nil) }
+
+// runFrom runs the program from its op at index from, recording the positions of
+// marks in marks.
+func (p *skipProgram) runFrom(r *reader, from int, marks []uint32) {
 	pos, end := r.pos, len(r.buf)
 	base := unsafe.Pointer(unsafe.SliceData(r.buf))
 	at := func(i int) byte { return *(*byte)(unsafe.Add(base, i)) }
 	ops := p.ops
-	for i := 0; i < len(ops); i++ {
+	for i := from; i < len(ops); i++ {
 		op := ops[i]
 		switch op.kind {
 		case skipFixed:
@@ -192,6 +239,9 @@ func (p *skipProgram) run(r *reader) {
 					continue
 				}
 			}
+		case skipMark:
+			marks[op.n] = uint32(pos)
+			continue
 		}
 		if pos = p.slow(r, op, pos); pos < 0 {
 			return
@@ -247,6 +297,20 @@ func (p *skipProgram) slow(r *reader, op skipOp, pos int) int {
 		return -1
 	}
 	return r.pos
+}
+
+// varintLen is the length of the varint x starts with, if it ends within x.
+func varintLen(x uint64) (int, bool) {
+	stop := ^x & 0x8080808080808080
+	return bits.TrailingZeros64(stop)>>3 + 1, stop != 0
+}
+
+// b2i is 1 for true: compiled to a SETcc, not a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 var errBranch = errors.New("union branch index out of range for a 2-branch union")

@@ -35,6 +35,7 @@ type Stats struct {
 	RowsRead      int64    `json:"rows_read"`      // rows handed to the consumer
 	BlocksRead    int64    `json:"blocks_read"`    // blocks framed (read from the source)
 	BlocksDecoded int64    `json:"blocks_decoded"` // blocks decoded
+	BlocksIndexed int64    `json:"blocks_indexed"` // of those, decoded from an index (see decode.Index)
 	BytesRead     int64    `json:"bytes_read"`     // bytes received from sources
 	Requests      int64    `json:"requests"`       // read calls or HTTP requests
 	FilesOpened   int64    `json:"files_opened"`
@@ -120,6 +121,7 @@ type Scan struct {
 	srcStats      source.Stats
 	blocksRead    atomic.Int64
 	blocksDecoded atomic.Int64
+	blocksIndexed atomic.Int64
 	filesOpened   atomic.Int64
 	currentFile   atomic.Int64
 	mu            sync.Mutex // guards errs, read by Stats from other goroutines
@@ -258,6 +260,7 @@ func (s *Scan) Stats() Stats {
 		RowsRead:      atomic.LoadInt64(&s.emitted),
 		BlocksRead:    s.blocksRead.Load(),
 		BlocksDecoded: s.blocksDecoded.Load(),
+		BlocksIndexed: s.blocksIndexed.Load(),
 		BytesRead:     atomic.LoadInt64(&s.srcStats.Bytes),
 		Requests:      atomic.LoadInt64(&s.srcStats.Requests),
 		FilesOpened:   s.filesOpened.Load(),

@@ -823,3 +823,51 @@ func TestTrailingGarbage(t *testing.T) {
 		t.Errorf("error %v after %d rows", e, len(r.x))
 	}
 }
+
+// A projection decodes a unit's blocks in groups, from an index (see
+// decode.Index): rows, errors and bad blocks are those of decoding one block at
+// a time, whatever the batches, workers, row limit or bad blocks.
+func TestGroupedBlocks(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, codec := range []string{"null", "snappy", "null"} {
+		b := at.MustBuild(t, at.File{Schema: testSchema, Codec: codec, Blocks: blocks(int64(i*100000), 30, 25+i*10)})
+		data := b.Bytes
+		if i > 0 {
+			data = b.CorruptData(5+i*7, 0xff) // fails decompression (snappy) or decoding (null)
+		}
+		files = append(files, at.WriteFile(t, dir, fmt.Sprintf("f%d.avro", i), data))
+	}
+	for _, cols := range [][]string{{"s"}, {"x"}} {
+		for _, ignore := range []bool{true, false} {
+			for _, nRows := range []int64{-1, 130, 777} {
+				var ref *result
+				// One row per batch makes units of one block: the reference,
+				// decoded without an index.
+				for _, c := range []struct{ workers, batch int }{{1, 1}, {1, 17}, {1, 500}, {2, 500}, {2, 100000}} {
+					o := opts(files...)
+					o.Columns, o.Workers, o.BatchSize, o.IgnoreErrors, o.NRows = cols, c.workers, c.batch, ignore, nRows
+					r := run(t, o)
+					if ref == nil {
+						if r.stats.BlocksIndexed != 0 || len(r.rows) == 0 {
+							t.Fatalf("reference: %d blocks indexed, %d rows", r.stats.BlocksIndexed, len(r.rows))
+						}
+						if nRows < 0 && (ignore && len(r.errs) != 2 || !ignore && r.err == nil) {
+							t.Fatalf("reference: error %v, bad blocks %v; want both bad blocks found", r.err, r.errs)
+						}
+						ref = &r
+						continue
+					}
+					if c.batch > 25 && r.stats.BlocksIndexed == 0 {
+						t.Errorf("columns %v batch %d: no block decoded from an index", cols, c.batch)
+					}
+					if strings.Join(r.rows, "\n") != strings.Join(ref.rows, "\n") || fmt.Sprint(r.err) != fmt.Sprint(ref.err) ||
+						fmt.Sprint(r.errs) != fmt.Sprint(ref.errs) {
+						t.Errorf("columns %v ignore=%v n_rows=%d workers=%d batch=%d: %d rows, err %v, bad %v; reference %d rows, err %v, bad %v",
+							cols, ignore, nRows, c.workers, c.batch, len(r.rows), r.err, r.errs, len(ref.rows), ref.err, ref.errs)
+					}
+				}
+			}
+		}
+	}
+}

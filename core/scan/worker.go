@@ -5,18 +5,22 @@ import (
 	"fmt"
 
 	"github.com/jetliner/jetliner/core/codec"
+	"github.com/jetliner/jetliner/core/container"
 	"github.com/jetliner/jetliner/core/decode"
 	"github.com/jetliner/jetliner/core/jerr"
 	"github.com/jetliner/jetliner/core/source"
 )
 
 // workerState is what one decoding goroutine keeps between units: decompressors,
-// the decoder of the current file, and a scratch buffer for decompressed blocks.
+// the decoder of the current file, and scratch buffers for a group of
+// decompressed blocks.
 type workerState struct {
 	codecs  map[string]codec.Decompressor
 	file    *fileInfo
 	dec     *decode.Decoder
-	scratch []byte
+	scratch [decode.MaxLanes][]byte
+	group   []decode.Block
+	groupOf []*container.Block
 }
 
 func (s *Scan) worker() {
@@ -85,56 +89,73 @@ func (s *Scan) process(u *unit, st *workerState) {
 	dec.Reserve(int(min(u.limit, int64(s.opts.BatchSize))))
 	minRecord := int64(decode.MinRecordSize(u.file.schema))
 	var decoded int64
-	for _, b := range u.blocks {
-		if decoded >= u.limit {
-			break
-		}
+	for next := 0; next < len(u.blocks) && decoded < u.limit; {
 		if s.ctx.Err() != nil {
 			dec.Release()
 			u.err = jerr.New(jerr.Cancelled, "read cancelled")
 			return
 		}
-		data, err := dc.Decompress(st.scratch[:0], b.Data, s.opts.MaxBlockSize)
-		if dc.Name() != "null" {
-			st.scratch = data[:0] // keep the grown buffer; the null codec returns its input
-		}
-		if err != nil {
-			kind := "could not decompress block"
-			if errors.Is(err, codec.ErrTooLarge) {
-				kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
+		// A group of blocks decoded whole, indexed together when the decoder
+		// gains by it (see decode.Index), then the block that ended it, if it
+		// could not be decompressed.
+		group := st.group[:0]
+		var failed *jerr.Error
+		var groupBytes int
+		for next < len(u.blocks) && len(group) < dec.Lanes() && groupBytes < maxGroupBytes {
+			b := &u.blocks[next]
+			if len(group) > 0 && decoded+groupRows(group)+b.Count > u.limit {
+				break // a block cut short by the limit goes on its own
 			}
-			if s.blockFailed(u, jerr.Wrap(jerr.Codec, err, "%s", kind).WithPath(u.file.path).At(b.Index, -1, b.Offset)) {
-				break // deliver the rows before the bad block (see below)
-			}
-			continue
-		}
-		if minRecord > 0 && b.Count > int64(len(data))/minRecord {
-			e := jerr.New(jerr.Decode, "block claims %d records but holds only %d bytes", b.Count, len(data)).
-				WithPath(u.file.path).At(b.Index, -1, b.Offset)
-			if s.blockFailed(u, e) {
+			next++
+			data, err := s.decompress(u, st, dc, len(group), b, minRecord)
+			if err != nil {
+				failed = err
 				break
 			}
-			continue
+			group = append(group, decode.Block{Data: data, Count: b.Count})
+			st.groupOf = append(st.groupOf[:len(group)-1], b)
+			groupBytes += len(data)
 		}
-		take := min(b.Count, u.limit-decoded)
-		dec.Reserve(int(take))
-		if err := dec.Decode(data, b.Count, take); err != nil {
-			rec := int64(-1)
-			var re *decode.RecordError
-			if errors.As(err, &re) {
-				rec = re.Record
-				err = re.Err
-			}
-			e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
-			if s.blockFailed(u, e) {
-				break
-			}
-			continue
+		var ixs []*decode.Index
+		if len(group) > 1 {
+			ixs = dec.Index(group)
 		}
-		decoded += take
-		s.blocksDecoded.Add(1)
-		if dec.Rows() >= s.opts.BatchSize {
-			u.batches = append(u.batches, s.take(dec, u))
+		for j, g := range group {
+			b := st.groupOf[j]
+			take := min(g.Count, u.limit-decoded)
+			dec.Reserve(int(take))
+			var err error
+			if ixs != nil {
+				err = dec.DecodeIndexed(g.Data, g.Count, ixs[j])
+			} else {
+				err = dec.Decode(g.Data, g.Count, take)
+			}
+			if err != nil {
+				rec := int64(-1)
+				var re *decode.RecordError
+				if errors.As(err, &re) {
+					rec = re.Record
+					err = re.Err
+				}
+				e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
+				if s.blockFailed(u, e) {
+					failed, next = nil, len(u.blocks) // deliver the rows before the bad block (see below)
+					break
+				}
+				continue
+			}
+			decoded += take
+			s.blocksDecoded.Add(1)
+			if ixs != nil && ixs[j] != nil {
+				s.blocksIndexed.Add(1)
+			}
+			if dec.Rows() >= s.opts.BatchSize {
+				u.batches = append(u.batches, s.take(dec, u))
+			}
+		}
+		st.group = group[:0]
+		if failed != nil && s.blockFailed(u, failed) {
+			break
 		}
 	}
 	// Also after a failed block: its rows were rolled back, and the rows of the
@@ -147,6 +168,39 @@ func (s *Scan) process(u *unit, st *workerState) {
 	if short := u.limit - decoded; short > 0 && u.err == nil {
 		s.deficit.Add(short)
 	}
+}
+
+// maxGroupBytes caps the decompressed bytes of a group of blocks, which a worker
+// holds at once.
+const maxGroupBytes = 16 << 20
+
+func groupRows(group []decode.Block) int64 {
+	var n int64
+	for _, b := range group {
+		n += b.Count
+	}
+	return n
+}
+
+// decompress decompresses block b into the worker's scratch buffer number slot
+// and checks that it can hold its records.
+func (s *Scan) decompress(u *unit, st *workerState, dc codec.Decompressor, slot int, b *container.Block, minRecord int64) ([]byte, *jerr.Error) {
+	data, err := dc.Decompress(st.scratch[slot][:0], b.Data, s.opts.MaxBlockSize)
+	if dc.Name() != "null" {
+		st.scratch[slot] = data[:0] // keep the grown buffer; the null codec returns its input
+	}
+	if err != nil {
+		kind := "could not decompress block"
+		if errors.Is(err, codec.ErrTooLarge) {
+			kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
+		}
+		return nil, jerr.Wrap(jerr.Codec, err, "%s", kind).WithPath(u.file.path).At(b.Index, -1, b.Offset)
+	}
+	if minRecord > 0 && b.Count > int64(len(data))/minRecord {
+		return nil, jerr.New(jerr.Decode, "block claims %d records but holds only %d bytes", b.Count, len(data)).
+			WithPath(u.file.path).At(b.Index, -1, b.Offset)
+	}
+	return data, nil
 }
 
 func (s *Scan) take(dec *decode.Decoder, u *unit) batch {
