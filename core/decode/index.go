@@ -2,6 +2,8 @@ package decode
 
 //go:generate go run lanes_gen.go
 
+import "unsafe"
+
 // Reading only some columns is mostly skipping the others, and skipping is a
 // chain: each field starts where the one before it ended, so one block's skip
 // loop runs at the latency of its loads and leaves most of the core idle.
@@ -28,6 +30,12 @@ type Index struct {
 // MaxLanes is how many blocks Index takes at once. Four chains were 1.7 times as
 // fast as one on the benchmark's wide schema, two 1.4 times.
 const MaxLanes = 4
+
+// prefetchDistance is how many records ahead DecodeIndexed asks for the cache
+// lines of the values it will decode. Indexing went through the group's other
+// blocks since it read these, so they come from L3 or memory; 16 and 32 records
+// ahead took 10-15 % off the decoder of the benchmark's projection (4 and 8 less).
+const prefetchDistance = 16
 
 // maxIndexedBlock bounds the blocks Index takes: positions are 32 bits.
 const maxIndexedBlock = 1<<31 - 1
@@ -176,6 +184,9 @@ func (d *Decoder) DecodeIndexed(data []byte, count int64, ix *Index) error {
 	nm := int64(d.nmarks)
 	for i := int64(0); i < count; i++ {
 		marks := ix.marks[i*nm : (i+1)*nm]
+		if ahead := i + prefetchDistance; ahead < count && nm > 0 {
+			prefetchMarks(unsafe.SliceData(data), &ix.marks[ahead*nm], int(nm))
+		}
 		for k, c := range d.wire {
 			r.pos = int(marks[2*k])
 			if c.decode(&r); r.pos != int(marks[2*k+1]) || r.err != nil {

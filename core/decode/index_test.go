@@ -109,6 +109,26 @@ func TestIndexMatchesDecode(t *testing.T) {
 	}
 }
 
+// A decoder of no columns still counts records, from an index too.
+func TestIndexNoColumns(t *testing.T) {
+	s := mustParse(t, flatSchema)
+	b := at.Rows(indexRows(100)...)
+	d := New(s, []int{}, memory.NewGoAllocator())
+	blocks := []Block{{b.Data, b.Count}, {b.Data, b.Count}, {b.Data[:len(b.Data)-1], b.Count}}
+	ixs := d.Index(blocks)
+	if ixs[0] == nil || ixs[1] == nil || ixs[2] != nil {
+		t.Fatalf("indexes %v: want the first two", ixs)
+	}
+	for i, blk := range blocks[:2] {
+		if err := d.DecodeIndexed(blk.Data, blk.Count, ixs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cols, n := d.Finish(); len(cols) != 0 || n != 200 {
+		t.Errorf("%d columns, %d rows; want none and 200", len(cols), n)
+	}
+}
+
 // A bad block in a group is decoded the plain way, with its error; its
 // neighbours decode as they would on their own. Bad data either stops indexing
 // (a malformed varint, a short block, bytes left over) or only decoding (a
