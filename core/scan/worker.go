@@ -171,8 +171,10 @@ func (s *Scan) process(u *unit, st *workerState) {
 }
 
 // maxGroupBytes caps the decompressed bytes of a group of blocks, which a worker
-// holds at once.
-const maxGroupBytes = 16 << 20
+// holds at once: four blocks of the usual sizes (64 KiB to 1 MiB), fewer of
+// larger ones. (A group closes once it reaches the cap, so one large block is
+// still decoded, alone.)
+const maxGroupBytes = 8 << 20
 
 func groupRows(group []decode.Block) int64 {
 	var n int64
