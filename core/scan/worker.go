@@ -153,7 +153,11 @@ func (s *Scan) process(u *unit, st *workerState) {
 				u.batches = append(u.batches, s.take(dec, u))
 			}
 		}
-		st.group = group[:0]
+		// Drop the group's references: its blocks may be views of a mapping
+		// that is unmapped once the unit completes.
+		clear(group)
+		clear(st.groupOf)
+		st.group, st.groupOf = group[:0], st.groupOf[:0]
 		if failed != nil && s.blockFailed(u, failed) {
 			break
 		}
