@@ -63,7 +63,8 @@ func (d *Decoder) marksOf(l *lane) []uint32 {
 
 // Index indexes up to Lanes() blocks for DecodeIndexed. An entry of the result
 // is nil where a block is to be decoded with Decode: when it does not hold its
-// records exactly (Decode then reports the error), or when it is too large.
+// records exactly (Decode then reports the error), when it is too large, or
+// when its marks would take more than twice its bytes.
 func (d *Decoder) Index(blocks []Block) []*Index {
 	out := make([]*Index, len(blocks))
 	if d.index == nil {
@@ -75,11 +76,14 @@ func (d *Decoder) Index(blocks []Block) []*Index {
 	var lanes [MaxLanes]lane
 	var active []*lane
 	for i, b := range blocks {
-		if len(b.Data) > maxIndexedBlock || b.Count <= 0 {
+		need := b.Count * int64(d.nmarks)
+		// Marks (4 bytes each) may outweigh the data where records are a few
+		// bytes of many selected columns; those blocks, which have little to
+		// skip, are decoded the plain way rather than holding more memory.
+		if len(b.Data) > maxIndexedBlock || b.Count <= 0 || need > int64(len(b.Data))/2+1024 {
 			continue
 		}
 		ix := &d.indexes[i]
-		need := b.Count * int64(d.nmarks)
 		if need > int64(cap(ix.marks)) {
 			ix.marks = make([]uint32, need)
 		}

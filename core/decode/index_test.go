@@ -109,6 +109,29 @@ func TestIndexMatchesDecode(t *testing.T) {
 	}
 }
 
+// Records of a few bytes with many selected columns would need more memory for
+// their marks than for their data: such blocks are decoded the plain way.
+func TestIndexSkipsBlocksOfTinyRecords(t *testing.T) {
+	s := mustParse(t, record(`"boolean"`, `"boolean"`, `"boolean"`, `"boolean"`, `"int"`))
+	rows := make([][]any, 5000)
+	for i := range rows {
+		rows[i] = []any{i%2 == 0, i%3 == 0, true, false, int32(i)}
+	}
+	b := at.Rows(rows...)
+	blocks := []Block{{b.Data, b.Count}, {b.Data, b.Count}}
+	for _, c := range []struct {
+		cols    []string
+		indexed int
+	}{{[]string{"f0", "f1", "f2", "f3"}, 0}, {[]string{"f1"}, 2}} {
+		sel := resolve(t, s, c.cols)
+		want, _ := blockOutcomes(t, s, sel, blocks, false)
+		got, used := blockOutcomes(t, s, sel, blocks, true)
+		if used != c.indexed || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("columns %v: %d blocks indexed (want %d), %v; plain %v", c.cols, used, c.indexed, got, want)
+		}
+	}
+}
+
 // A decoder of no columns still counts records, from an index too.
 func TestIndexNoColumns(t *testing.T) {
 	s := mustParse(t, flatSchema)
