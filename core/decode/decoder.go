@@ -31,6 +31,8 @@ type Decoder struct {
 	wire    []column // the selected columns in wire order: marks 2k and 2k+1
 	nmarks  int
 	indexes [MaxLanes]Index
+	indexed [MaxLanes]*Index // what Index returns
+	lanes   [MaxLanes]lane
 }
 
 // maxIndexSpan bounds the span of an index program: the lanes need that many

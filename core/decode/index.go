@@ -20,8 +20,8 @@ type Block struct {
 }
 
 // An Index locates the selected columns in each record of one block, for
-// DecodeIndexed. It belongs to the Decoder that made it and is valid until its
-// next call of Index.
+// DecodeIndexed. It belongs to the Decoder that made it and is valid, like the
+// slice Index returns, until its next call of Index.
 type Index struct {
 	// Per record: the start and end of each selected column's value, in wire order.
 	marks []uint32
@@ -66,14 +66,16 @@ func (d *Decoder) marksOf(l *lane) []uint32 {
 // records exactly (Decode then reports the error), when it is too large, or
 // when its marks would take more than twice its bytes.
 func (d *Decoder) Index(blocks []Block) []*Index {
-	out := make([]*Index, len(blocks))
-	if d.index == nil {
-		return out
-	}
 	if len(blocks) > MaxLanes {
 		panic("decode: Index takes at most MaxLanes blocks")
 	}
-	var lanes [MaxLanes]lane
+	out := d.indexed[:len(blocks)]
+	clear(out)
+	if d.index == nil {
+		return out
+	}
+	lanes := &d.lanes
+	defer clear(lanes[:]) // the readers hold the blocks, which may be views of a mapping
 	var active []*lane
 	for i, b := range blocks {
 		need := b.Count * int64(d.nmarks)

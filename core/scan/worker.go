@@ -98,7 +98,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 		// A group of blocks decoded whole, indexed together when the decoder
 		// gains by it (see decode.Index), then the block that ended it, if it
 		// could not be decompressed.
-		group := st.group[:0]
+		group, groupOf := st.group[:0], st.groupOf[:0]
 		var failed *jerr.Error
 		var groupBytes int
 		for next < len(u.blocks) && len(group) < dec.Lanes() && groupBytes < maxGroupBytes {
@@ -113,7 +113,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 				break
 			}
 			group = append(group, decode.Block{Data: data, Count: b.Count})
-			st.groupOf = append(st.groupOf[:len(group)-1], b)
+			groupOf = append(groupOf, b)
 			groupBytes += len(data)
 		}
 		var ixs []*decode.Index
@@ -121,7 +121,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 			ixs = dec.Index(group)
 		}
 		for j, g := range group {
-			b := st.groupOf[j]
+			b := groupOf[j]
 			take := min(g.Count, u.limit-decoded)
 			dec.Reserve(int(take))
 			var err error
@@ -156,8 +156,8 @@ func (s *Scan) process(u *unit, st *workerState) {
 		// Drop the group's references: its blocks may be views of a mapping
 		// that is unmapped once the unit completes.
 		clear(group)
-		clear(st.groupOf)
-		st.group, st.groupOf = group[:0], st.groupOf[:0]
+		clear(groupOf)
+		st.group, st.groupOf = group[:0], groupOf[:0]
 		if failed != nil && s.blockFailed(u, failed) {
 			break
 		}
