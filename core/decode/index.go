@@ -8,7 +8,8 @@ import "unsafe"
 // chain: each field starts where the one before it ended, so one block's skip
 // loop runs at the latency of its loads and leaves most of the core idle.
 // Blocks are independent, so Index runs the chains of several blocks in lock
-// step (the generated run2/run4), where their loads and arithmetic overlap, and
+// step (the generated run2/run4; on amd64, run4's fast paths in assembly, see
+// lanes_amd64.s), where their loads and arithmetic overlap, and
 // records where each selected column's value starts and ends in every record.
 // DecodeIndexed then decodes those values from there, a record's columns no
 // longer waiting on the fields in between.
@@ -138,7 +139,7 @@ func (d *Decoder) lockstep(ls []*lane) {
 		}
 		var next int
 		if len(ls) == 4 {
-			next = p.run4(&ls[0].r, &ls[1].r, &ls[2].r, &ls[3].r, (*[4][]uint32)(marks[:4]))
+			next = p.run4fast(&ls[0].r, &ls[1].r, &ls[2].r, &ls[3].r, (*[4][]uint32)(marks[:4]))
 		} else {
 			next = p.run2(&ls[0].r, &ls[1].r, (*[2][]uint32)(marks[:2]))
 		}

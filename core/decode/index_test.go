@@ -61,13 +61,16 @@ func blockOutcomes(t *testing.T, s *schema.Schema, sel []int, blocks []Block, in
 }
 
 // indexRows are rows of flatSchema with strings too long for the one-byte
-// length of the fast paths now and then.
+// length of the fast paths now and then, nullable ones too.
 func indexRows(n int) [][]any {
 	rows := make([][]any, n)
 	for i := range rows {
 		rows[i] = flatRow(i)
 		if i%7 == 3 {
 			rows[i][6] = strings.Repeat("long ", 13+i%5)
+		}
+		if i%11 == 5 {
+			rows[i][11] = at.U(1, strings.Repeat("x", 64+i%40))
 		}
 	}
 	return rows

@@ -67,7 +67,7 @@ func (p *skipProgram) run2(ra, rb *reader, marks *[2][]uint32) int {
 			va := b2i(xa != op.nullByte)
 			xb, yb := *(*byte)(unsafe.Add(bb, pb)), int(*(*byte)(unsafe.Add(bb, pb+1)))
 			vb := b2i(xb != op.nullByte)
-			if va&(b2i(xa != op.valByte)|ya&0x81)|vb&(b2i(xb != op.valByte)|yb&0x81) == 0 {
+			if va&(b2i(xa != op.valByte)|b2i(ya&0x81 != 0))|vb&(b2i(xb != op.valByte)|b2i(yb&0x81 != 0)) == 0 {
 				pa += 1 + (1+ya>>1)&-va
 				pb += 1 + (1+yb>>1)&-vb
 				continue
@@ -198,7 +198,7 @@ func (p *skipProgram) run4(ra, rb, rc, rd *reader, marks *[4][]uint32) int {
 			vc := b2i(xc != op.nullByte)
 			xd, yd := *(*byte)(unsafe.Add(bd, pd)), int(*(*byte)(unsafe.Add(bd, pd+1)))
 			vd := b2i(xd != op.nullByte)
-			if va&(b2i(xa != op.valByte)|ya&0x81)|vb&(b2i(xb != op.valByte)|yb&0x81)|vc&(b2i(xc != op.valByte)|yc&0x81)|vd&(b2i(xd != op.valByte)|yd&0x81) == 0 {
+			if va&(b2i(xa != op.valByte)|b2i(ya&0x81 != 0))|vb&(b2i(xb != op.valByte)|b2i(yb&0x81 != 0))|vc&(b2i(xc != op.valByte)|b2i(yc&0x81 != 0))|vd&(b2i(xd != op.valByte)|b2i(yd&0x81 != 0)) == 0 {
 				pa += 1 + (1+ya>>1)&-va
 				pb += 1 + (1+yb>>1)&-vb
 				pc += 1 + (1+yc>>1)&-vc

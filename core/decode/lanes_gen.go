@@ -94,7 +94,7 @@ func (p *skipProgram) run{{.N}}({{.Readers}} *reader, marks *[{{.N}}][]uint32) i
 			x{{.}}, y{{.}} := *(*byte)(unsafe.Add(b{{.}}, p{{.}})), int(*(*byte)(unsafe.Add(b{{.}}, p{{.}}+1)))
 			v{{.}} := b2i(x{{.}} != op.nullByte)
 {{- end}}
-			if {{.All "v%[1]s&(b2i(x%[1]s != op.valByte)|y%[1]s&0x81)" "|"}} == 0 {
+			if {{.All "v%[1]s&(b2i(x%[1]s != op.valByte)|b2i(y%[1]s&0x81 != 0))" "|"}} == 0 {
 {{- range .L}}
 				p{{.}} += 1 + (1+y{{.}}>>1)&-v{{.}}
 {{- end}}

@@ -49,6 +49,8 @@ type skipProgram struct {
 	// (set by setSpan): a reader with that many bytes left needs no bounds checks
 	// until a slow path, which may take any number of bytes, has run.
 	span int
+	// asm: run4fast may use the assembly (set by setSpan).
+	asm bool
 }
 
 // fastSpan bounds how far the fast paths of op (those of run and of the lanes)
@@ -73,13 +75,14 @@ func (op skipOp) fastSpan() int {
 	return 0 // marks take nothing; calls always take the slow path
 }
 
-// setSpan sets p.span: each op starts within the sum of the fast spans of those
+// setSpan sets p.span (and p.asm): each op starts within the sum of the fast spans of those
 // before it and loads at most 9 bytes from there.
 func (p *skipProgram) setSpan() {
 	p.span = 9
 	for _, op := range p.ops {
 		p.span += op.fastSpan()
 	}
+	p.asm = asmLanes(p.ops)
 }
 
 // compileSkips builds the program that skips one value of each of nodes, in order.
