@@ -38,6 +38,28 @@
 	MOVBLZX (SI), AX; \
 	JMP  (R13)(AX*8)
 
+// MOVE moves the lanes to the positions a handler computed in AX BX DX R14,
+// once all four have passed its checks.
+#define MOVE \
+	MOVQ AX, R8; \
+	MOVQ BX, R9; \
+	MOVQ DX, R10; \
+	MOVQ R14, R11
+
+// HANDLER defines the handler name of an op kind whose work on one lane is the
+// macro LANE(p, dst): dst = p moved past the value, or a jump to slow. CX and
+// R15 are LANE's scratch.
+#define HANDLER(name, LANE) \
+TEXT name(SB), NOSPLIT|NOFRAME, $0; \
+	LANE(R8, AX); \
+	LANE(R9, BX); \
+	LANE(R10, DX); \
+	LANE(R11, R14); \
+	MOVE; \
+	NEXT; \
+slow: \
+	JMP skip4stop<>(SB)
+
 // func skip4(ops *skipOp, from, n int, st *lanes4) int
 TEXT ·skip4(SB), NOSPLIT, $0-40
 	MOVQ ops+0(FP), SI
@@ -88,48 +110,26 @@ TEXT skip4fixed<>(SB), NOSPLIT|NOFRAME, $0
 	NEXT
 
 // VARINT sets dst to p past the varint at p, if it ends within 8 bytes.
-#define VARINT(p, dst, t) \
-	MOVQ  (p), t; \
-	NOTQ  t; \
-	ANDQ  R12, t; \
+#define VARINT(p, dst) \
+	MOVQ  (p), CX; \
+	NOTQ  CX; \
+	ANDQ  R12, CX; \
 	JZ    slow; \
-	BSFQ  t, t; \
-	SHRQ  $3, t; \
-	LEAQ  1(p)(t*1), dst
+	BSFQ  CX, CX; \
+	SHRQ  $3, CX; \
+	LEAQ  1(p)(CX*1), dst
 
-TEXT skip4varint<>(SB), NOSPLIT|NOFRAME, $0
-	VARINT(R8, AX, CX)
-	VARINT(R9, BX, CX)
-	VARINT(R10, DX, CX)
-	VARINT(R11, R14, CX)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ DX, R10
-	MOVQ R14, R11
-	NEXT
-slow:
-	JMP skip4stop<>(SB)
+HANDLER(skip4varint<>, VARINT)
 
 // BYTES sets dst to p past a string or bytes value of a one-byte length.
-#define BYTES(p, dst, t) \
-	MOVBLZX (p), t; \
-	TESTB   $0x81, t; \
+#define BYTES(p, dst) \
+	MOVBLZX (p), CX; \
+	TESTB   $0x81, CX; \
 	JNZ     slow; \
-	SHRL    $1, t; \
-	LEAQ    1(p)(t*1), dst
+	SHRL    $1, CX; \
+	LEAQ    1(p)(CX*1), dst
 
-TEXT skip4bytes<>(SB), NOSPLIT|NOFRAME, $0
-	BYTES(R8, AX, CX)
-	BYTES(R9, BX, CX)
-	BYTES(R10, DX, CX)
-	BYTES(R11, R14, CX)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ DX, R10
-	MOVQ R14, R11
-	NEXT
-slow:
-	JMP skip4stop<>(SB)
+HANDLER(skip4bytes<>, BYTES)
 
 // BRANCH loads the branch index at p into t and leaves the handler unless it is
 // 0 or 2 (the one-byte encodings of indexes 0 and 1).
@@ -140,88 +140,55 @@ slow:
 
 // NULLFIXED sets dst past a [null, fixed-size] union: the value's n bytes
 // (4(SI)) are taken when the branch byte is not the null one (1(SI)).
-#define NULLFIXED(p, dst, t) \
-	BRANCH(p, t); \
-	XORB    1(SI), t; \
-	SHRL    $1, t; \
-	NEGQ    t; \
-	ANDL    4(SI), t; \
-	LEAQ    1(p)(t*1), dst
+#define NULLFIXED(p, dst) \
+	BRANCH(p, CX); \
+	XORB    1(SI), CX; \
+	SHRL    $1, CX; \
+	NEGQ    CX; \
+	ANDL    4(SI), CX; \
+	LEAQ    1(p)(CX*1), dst
 
-TEXT skip4nullfixed<>(SB), NOSPLIT|NOFRAME, $0
-	NULLFIXED(R8, AX, CX)
-	NULLFIXED(R9, BX, CX)
-	NULLFIXED(R10, DX, CX)
-	NULLFIXED(R11, R14, CX)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ DX, R10
-	MOVQ R14, R11
-	NEXT
-slow:
-	JMP skip4stop<>(SB)
+HANDLER(skip4nullfixed<>, NULLFIXED)
 
 // NULLVARINT sets dst past a [null, varint] union. XOR with the value's branch
-// byte (2(SI)) leaves t = 2 for null, 0 for a value. For null, t ORed into the
+// byte (2(SI)) leaves CX = 2 for null, 0 for a value. For null, CX ORed into the
 // stop bits makes them nonzero whatever follows, and their lowest set bit 1, so
 // the length comes out as 2 + 0 - 1: the branch byte alone.
-#define NULLVARINT(p, dst, t, u) \
-	BRANCH(p, t); \
-	XORB    2(SI), t; \
-	MOVQ    1(p), u; \
-	NOTQ    u; \
-	ANDQ    R12, u; \
-	ORQ     t, u; \
+#define NULLVARINT(p, dst) \
+	BRANCH(p, CX); \
+	XORB    2(SI), CX; \
+	MOVQ    1(p), R15; \
+	NOTQ    R15; \
+	ANDQ    R12, R15; \
+	ORQ     CX, R15; \
 	JZ      slow; \
-	BSFQ    u, u; \
-	SHRQ    $3, u; \
-	SHRL    $1, t; \
-	SUBQ    t, u; \
-	LEAQ    2(p)(u*1), dst
+	BSFQ    R15, R15; \
+	SHRQ    $3, R15; \
+	SHRL    $1, CX; \
+	SUBQ    CX, R15; \
+	LEAQ    2(p)(R15*1), dst
 
-TEXT skip4nullvarint<>(SB), NOSPLIT|NOFRAME, $0
-	NULLVARINT(R8, AX, CX, R15)
-	NULLVARINT(R9, BX, CX, R15)
-	NULLVARINT(R10, DX, CX, R15)
-	NULLVARINT(R11, R14, CX, R15)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ DX, R10
-	MOVQ R14, R11
-	NEXT
-slow:
-	JMP skip4stop<>(SB)
+HANDLER(skip4nullvarint<>, NULLVARINT)
 
 // NULLBYTES sets dst past a [null, string or bytes] union of a one-byte length.
-// After XOR with the null branch byte (1(SI)), t is 2 for a value and 0 for
-// null; shifted and decremented, the mask -1 or 0 that keeps the length (and
-// its check) only for a value.
-#define NULLBYTES(p, dst, t, u) \
-	BRANCH(p, t); \
-	XORB    1(SI), t; \
-	SHRL    $1, t; \
-	NEGQ    t; \
-	MOVBLZX 1(p), u; \
-	ANDL    t, u; \
-	TESTB   $0x81, u; \
+// After XOR with the null branch byte (1(SI)), CX is 2 for a value and 0 for
+// null; shifted and negated, the mask -1 or 0 that keeps the length (and its
+// check) only for a value.
+#define NULLBYTES(p, dst) \
+	BRANCH(p, CX); \
+	XORB    1(SI), CX; \
+	SHRL    $1, CX; \
+	NEGQ    CX; \
+	MOVBLZX 1(p), R15; \
+	ANDL    CX, R15; \
+	TESTB   $0x81, R15; \
 	JNZ     slow; \
-	SHRL    $1, u; \
-	INCL    u; \
-	ANDL    t, u; \
-	LEAQ    1(p)(u*1), dst
+	SHRL    $1, R15; \
+	INCL    R15; \
+	ANDL    CX, R15; \
+	LEAQ    1(p)(R15*1), dst
 
-TEXT skip4nullbytes<>(SB), NOSPLIT|NOFRAME, $0
-	NULLBYTES(R8, AX, CX, R15)
-	NULLBYTES(R9, BX, CX, R15)
-	NULLBYTES(R10, DX, CX, R15)
-	NULLBYTES(R11, R14, CX, R15)
-	MOVQ AX, R8
-	MOVQ BX, R9
-	MOVQ DX, R10
-	MOVQ R14, R11
-	NEXT
-slow:
-	JMP skip4stop<>(SB)
+HANDLER(skip4nullbytes<>, NULLBYTES)
 
 // skipNull: a branch byte of 0 or 2, nothing after it.
 TEXT skip4null<>(SB), NOSPLIT|NOFRAME, $0
