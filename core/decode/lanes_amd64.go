@@ -10,6 +10,18 @@ type lanes4 struct {
 	table unsafe.Pointer    // skip4Table()
 }
 
+// lanes_amd64.s reads skipOp (kind at 0) and lanes4 at fixed offsets: the build
+// fails here if they move (any index but 0 into a [1] is an error).
+var (
+	_ = [1]struct{}{}[unsafe.Sizeof(skipOp{})-8]
+	_ = [1]struct{}{}[unsafe.Offsetof(skipOp{}.nullByte)-1]
+	_ = [1]struct{}{}[unsafe.Offsetof(skipOp{}.valByte)-2]
+	_ = [1]struct{}{}[unsafe.Offsetof(skipOp{}.n)-4]
+	_ = [1]struct{}{}[unsafe.Offsetof(lanes4{}.base)-32]
+	_ = [1]struct{}{}[unsafe.Offsetof(lanes4{}.marks)-64]
+	_ = [1]struct{}{}[unsafe.Offsetof(lanes4{}.table)-96]
+)
+
 // skip4 runs ops[from:n] on the four lanes of st as far as the fast paths of
 // run4 take them all, and returns the index of the op it stopped at (n when it
 // ran them all); every lane is then at the start of that op.
