@@ -76,6 +76,7 @@ lint: venv
 fuzz:
 	go test ./core/codec -run '^$$' -fuzz FuzzDecompress -fuzztime $(FUZZTIME)
 	go test ./core/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	go test ./core/decode -run '^$$' -fuzz FuzzLanes -fuzztime $(FUZZTIME)
 	go test ./core/container -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
 
 bench: venv build
