@@ -9,10 +9,10 @@ import "unsafe"
 // loop runs at the latency of its loads and leaves most of the core idle.
 // Blocks are independent, so Index runs the chains of several blocks in lock
 // step (the generated run2/run4; on amd64, run4's fast paths in assembly, see
-// lanes_amd64.s), where their loads and arithmetic overlap, and
-// records where each selected column's value starts and ends in every record.
-// DecodeIndexed then decodes those values from there, a record's columns no
-// longer waiting on the fields in between.
+// lanes_amd64.s), where their loads and arithmetic overlap, and records where
+// each selected column's value starts and ends in every record. DecodeIndexed
+// then decodes those values from there, a record's columns no longer waiting
+// on the fields in between.
 
 // Block is one block's decompressed data and its record count.
 type Block struct {

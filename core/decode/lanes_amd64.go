@@ -65,6 +65,7 @@ func (p *skipProgram) run4fast(ra, rb, rc, rd *reader, marks *[4][]uint32) int {
 		st.marks[k] = unsafe.Pointer(unsafe.SliceData(marks[k]))
 	}
 	ops := p.ops
+	next := len(ops)
 	for i := 0; ; i++ {
 		if i = skip4(&ops[0], i, len(ops), &st); i == len(ops) {
 			break
@@ -78,14 +79,12 @@ func (p *skipProgram) run4fast(ra, rb, rc, rd *reader, marks *[4][]uint32) int {
 			short = short || len(r.buf)-st.pos[k] < p.span
 		}
 		if short {
-			for k, r := range rs {
-				r.pos = st.pos[k]
-			}
-			return i + 1
+			next = i + 1
+			break
 		}
 	}
 	for k, r := range rs {
 		r.pos = st.pos[k]
 	}
-	return len(ops)
+	return next
 }
