@@ -665,8 +665,11 @@ def expected_recovery(data: bytes) -> Recovery:
 
     A block whose framing is broken (truncated, or not followed by the sync marker) is
     a ParseError, and reading resumes just after the next sync marker found after its
-    first byte. A block that frames but does not decompress (CodecError) or decode
-    (DecodeError) is skipped whole.
+    first byte; except that when only the block's own marker is bad and a block
+    frames where its size says the next one starts, ending with that very marker,
+    reading resumes at that block (it is intact, and must not be lost). A block
+    that frames but does not decompress (CodecError) or decode (DecodeError) is
+    skipped whole.
     """
     h = read_header(data)
     out = Recovery(h.schema, [], [], None)
@@ -676,7 +679,14 @@ def expected_recovery(data: bytes) -> Recovery:
         if block is None or not block.sync_ok:
             out.bad.append(("ParseError", pos))
             nxt = data.find(h.sync, pos + 1)
-            pos = len(data) if nxt < 0 else nxt + 16
+            if nxt < 0:
+                pos = len(data)
+            elif block is not None and block.end < nxt + 16:
+                following = frame_block(data, block.end, h, index + 1)
+                intact = following is not None and following.sync_ok and following.end == nxt + 16
+                pos = block.end if intact else nxt + 16
+            else:
+                pos = nxt + 16
         elif block.records is None:
             assert block.error is not None
             out.bad.append((block.error.split(":")[0], pos))

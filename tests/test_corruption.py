@@ -28,6 +28,7 @@ from _oracle import (
     read_all,
     read_header,
     rewrite_header,
+    write_blocks,
 )
 from conftest import avro_bytes
 
@@ -415,6 +416,30 @@ def test_broken_sync_marker_after_each_block(target, codec):
             assert is_subsequence(rows, ROWS)
 
 
+@pytest.mark.parametrize("damage", ["zeroed", "one-byte", "zeroed-tail"])
+def test_damaged_marker_loses_only_its_block(target, tmp_path, damage):
+    """Issue 12.8: ten blocks of ten rows, the marker after block 6 damaged. Block 6
+    is dropped (its data cannot be checked) and listed; block 7, intact, is read."""
+    rows = (RECORDS * 3)[:100]
+    written = write_blocks(tmp_path / "ten.avro", SCHEMA, [rows[i * 10 : i * 10 + 10] for i in range(10)])
+    data = bytearray(written.read_bytes())
+    _, blocks = frame_blocks(bytes(data))
+    assert [b.count for b in blocks] == [10] * 10
+    b6 = blocks[6]
+    if damage == "zeroed":
+        data[b6.end - 16 : b6.end] = bytes(16)
+    elif damage == "one-byte":
+        data[b6.end - 9] ^= 0x01
+    else:  # a zeroed run over the end of the data and the marker
+        data[b6.end - 40 : b6.end] = bytes(40)
+    df, errors = read_all(target(bytes(data)), ignore_errors=True)
+    want = [r for b in blocks if b.index != 6 for r in b.records]
+    assert rows_of(df) == expected_rows(SCHEMA, want)
+    assert df.height == 90
+    assert [(e.kind, e.block_index, e.file_offset) for e in errors] == [("ParseError", 6, b6.offset)]
+    assert f"dropped the block and its 10 records (bytes {b6.offset} to {b6.end})" in errors[0].message
+
+
 def test_header_sync_marker_broken(target):
     data = bytearray(avro_bytes(SCHEMA, RECORDS, sync_interval=250))
     h = read_header(bytes(data))
@@ -542,8 +567,8 @@ def test_broken_header(target, case):
 
 def several_bad_blocks(codec: str) -> tuple[bytes, list[int]]:
     """Eight blocks of numbered SMALL records: block 1 has a bad record, block 4 is
-    garbage (that does not decompress), and block 5's sync marker is broken (which also hides block 6,
-    whose start only block 5's size pointed to)."""
+    garbage (that does not decompress), and block 5's sync marker is broken (block 6, where block
+    5's size says, frames with its own good marker, so it is read)."""
     sizes = [3, 2, 4, 1, 3, 2, 5, 2]
     sync = b"0123456789abcdef"
     header = build_file(SMALL, [], codec=codec, sync=sync)
@@ -561,7 +586,7 @@ def several_bad_blocks(codec: str) -> tuple[bytes, list[int]]:
             block = encode_long(size) + encode_long(len(garbage)) + garbage + sync
         if index == 5:
             block = block[:-16] + b"X" * 16
-        if index not in (1, 4, 5, 6):
+        if index not in (1, 4, 5):
             good_numbers += numbers
         out += block
     return out, good_numbers

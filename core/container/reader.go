@@ -50,6 +50,13 @@ type Reader struct {
 	r         *chunkReader
 	nextIndex int64
 	maxBlock  int64
+
+	// expected is where the block after the last failed one should start, when
+	// that block's header was sane and only its sync marker was wrong; -1
+	// otherwise. Resync tries there before the next marker.
+	expected int64
+	// records is the failed block's declared record count, -1 if unknown.
+	records int64
 }
 
 // Options tunes a Reader.
@@ -64,7 +71,7 @@ func NewReader(ctx context.Context, src source.Source, opts Options) (*Reader, e
 		opts.ChunkSize = 1 << 20
 	}
 	cr := newChunkReader(ctx, src, opts.ChunkSize, 0)
-	rd := &Reader{path: src.Path(), r: cr, maxBlock: opts.MaxBlockSize}
+	rd := &Reader{path: src.Path(), r: cr, maxBlock: opts.MaxBlockSize, expected: -1, records: -1}
 	if err := rd.guarded(rd.readHeader); err != nil {
 		return nil, err
 	}
@@ -205,6 +212,7 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 	rd.r.readAhead = true
 	start := rd.r.offset()
 	b := Block{Index: rd.nextIndex, Offset: start}
+	rd.expected, rd.records = -1, -1
 	if rd.r.remaining() == 0 {
 		return b, buf, io.EOF
 	}
@@ -234,6 +242,7 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 	if count < 0 || size < 0 {
 		return blockErr("corrupt block header: count %d, size %d", count, size)
 	}
+	rd.records = count
 	if rd.maxBlock >= 0 && size > rd.maxBlock {
 		return b, buf, jerr.New(jerr.Codec, "block of %d bytes exceeds max_block_size (%d)", size, rd.maxBlock).
 			WithPath(rd.path).At(b.Index, -1, start)
@@ -253,45 +262,161 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 		return b, buf[:n], rd.ioErr(err, "block sync marker")
 	}
 	if !bytes.Equal(sync, rd.Header.Sync[:]) {
+		// The block is dropped even if its data is intact: the marker is the only
+		// check that the block ends where its size says, and damage that reaches
+		// the marker often reaches the data before it. The next block, though,
+		// should start right here; Resync tries this position first.
+		rd.expected = rd.r.offset()
 		return b, buf[:n], rd.parseErr("sync marker mismatch after block data: the block is corrupt").At(b.Index, -1, start)
 	}
 	b.Count, b.Data = count, data
 	return b, buf, nil
 }
 
-// Resync skips to just after the next sync marker found after the start of the
-// failed block at offset from, so reading can go on with the following block. It
-// returns the number of bytes skipped and io.EOF if no further marker exists.
-func (rd *Reader) Resync(from int64) (skipped int64, err error) {
-	err = rd.guarded(func() error { skipped, err = rd.resync(from); return err })
-	return skipped, err
+// A Skip is what Resync dropped: the bytes [From, To) of the file, starting
+// with the failed block, and how reading found its footing again.
+type Skip struct {
+	From, To int64
+	Resume   Resume
+	// Records is the failed block's declared record count when the skip is
+	// that one block (Resume == ResumeExpected), and -1 otherwise.
+	Records int64
 }
 
-func (rd *Reader) resync(from int64) (int64, error) {
-	rd.r.seek(from + 1)
+// Resume says where reading goes on after a Skip.
+type Resume int
+
+const (
+	// ResumeMarker: just after the next sync marker found by scanning ahead.
+	// Everything between the failed block and that marker is dropped, which
+	// may include blocks after it whose own framing was never checked.
+	ResumeMarker Resume = iota
+	// ResumeExpected: where the failed block's size says the next block
+	// starts. That block was checked to frame, with its own good sync marker,
+	// so only the failed block is dropped.
+	ResumeExpected
+	// ResumeEnd: no further sync marker; the rest of the file is dropped.
+	ResumeEnd
+)
+
+// Bytes is the number of bytes dropped.
+func (s Skip) Bytes() int64 { return s.To - s.From }
+
+// String says what was dropped, for the message of a skipped block.
+func (s Skip) String() string {
+	switch s.Resume {
+	case ResumeExpected:
+		what := "the block"
+		if s.Records >= 0 {
+			what = fmt.Sprintf("the block and its %d records", s.Records)
+		}
+		return fmt.Sprintf("dropped %s (bytes %d to %d); the next block starts where this one's size says and is intact",
+			what, s.From, s.To)
+	case ResumeEnd:
+		return fmt.Sprintf("dropped bytes %d to %d, the end of the file: no sync marker follows", s.From, s.To)
+	}
+	return fmt.Sprintf("dropped bytes %d to %d, up to the next sync marker", s.From, s.To)
+}
+
+// Resync moves past the failed block at offset from, so reading can go on with
+// a block that frames. It scans for the next sync marker after from. When only
+// the failed block's own marker was bad, that finds the marker after the next
+// block, and skipping to it would drop that block unseen; so if a block frames
+// where the failed block's size says the next one starts, and its marker is the
+// one the scan found, reading goes on there instead. At the end of the file it
+// returns io.EOF.
+func (rd *Reader) Resync(from int64) (skip Skip, err error) {
+	err = rd.guarded(func() error { skip, err = rd.resync(from); return err })
+	return skip, err
+}
+
+func (rd *Reader) resync(from int64) (Skip, error) {
+	expected, records := rd.expected, rd.records
+	rd.expected, rd.records = -1, -1
+	marker, err := rd.nextMarker(from + 1)
+	if err != nil {
+		return Skip{}, err
+	}
+	if marker < 0 {
+		size := rd.r.src.Size()
+		rd.r.seek(size)
+		return Skip{From: from, To: size, Resume: ResumeEnd, Records: -1}, io.EOF
+	}
+	// The probed block must end with the very marker the scan found: a block
+	// that frames there only by the accident of a varint swallowing a marker
+	// byte (a size one too small) ends elsewhere, and is not taken.
+	if expected > from && expected < marker {
+		end, err := rd.framesAt(expected)
+		if err != nil {
+			return Skip{}, err
+		}
+		if end == marker {
+			rd.r.seek(expected)
+			return Skip{From: from, To: expected, Resume: ResumeExpected, Records: records}, nil
+		}
+	}
+	rd.r.seek(marker)
+	return Skip{From: from, To: marker, Resume: ResumeMarker, Records: -1}, nil
+}
+
+// nextMarker returns the offset just after the first sync marker that starts at
+// or after off, or -1 if there is none.
+func (rd *Reader) nextMarker(off int64) (int64, error) {
+	rd.r.seek(off)
 	for {
 		if err := rd.r.fill(SyncSize); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				rd.r.seek(rd.r.src.Size())
-				return rd.r.src.Size() - from, io.EOF
+				return -1, nil
 			}
 			return 0, rd.ioErr(err, "data while resynchronising")
 		}
 		window := rd.r.buf[rd.r.pos:]
 		if i := bytes.Index(window, rd.Header.Sync[:]); i >= 0 {
-			rd.r.pos += i + SyncSize
-			return rd.r.offset() - from, nil
+			return rd.r.offset() + int64(i+SyncSize), nil
 		}
 		// Keep the last SyncSize-1 bytes: a marker may straddle two chunks.
 		rd.r.pos += len(window) - (SyncSize - 1)
 		if err := rd.r.fill(len(rd.r.buf) - rd.r.pos + 1); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				rd.r.seek(rd.r.src.Size())
-				return rd.r.src.Size() - from, io.EOF
+				return -1, nil
 			}
 			return 0, rd.ioErr(err, "data while resynchronising")
 		}
 	}
+}
+
+// framesAt returns the offset just after the block at off, if one frames there:
+// a sane header and the sync marker where its size says. It returns -1 if not.
+// It reads no block data. A failed read is an error; bytes that do not frame
+// are not.
+func (rd *Reader) framesAt(off int64) (int64, error) {
+	fail := func(err error) (int64, error) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errVarintOverflow) {
+			return -1, nil
+		}
+		return 0, rd.ioErr(err, "data while resynchronising")
+	}
+	rd.r.seek(off)
+	count, err := rd.r.varint()
+	if err != nil {
+		return fail(err)
+	}
+	size, err := rd.r.varint()
+	if err != nil {
+		return fail(err)
+	}
+	if count < 0 || size < 0 || size > rd.r.remaining()-SyncSize {
+		return -1, nil
+	}
+	rd.r.seek(rd.r.offset() + size)
+	sync, err := rd.r.next(SyncSize)
+	if err != nil {
+		return fail(err)
+	}
+	if !bytes.Equal(sync, rd.Header.Sync[:]) {
+		return -1, nil
+	}
+	return rd.r.offset(), nil
 }
 
 // Offset is the file offset of the next block.

@@ -55,6 +55,7 @@ func TestMappedFiles(t *testing.T) {
 	for name, test := range map[string]func(*testing.T){
 		"Header": TestHeader, "HeaderErrors": TestHeaderErrors, "Blocks": TestBlocks, "EmptyFile": TestEmptyFile,
 		"TruncatedEverywhere": TestTruncatedEverywhere, "SyncMismatchAndResync": TestSyncMismatchAndResync,
+		"ResyncDamagedMarkers": TestResyncDamagedMarkers,
 		"ResyncAfterBadHeader": TestResyncAfterBadHeader, "CorruptBlockHeader": TestCorruptBlockHeader,
 		"MaxBlockSizeBoundary": TestMaxBlockSizeBoundary, "ResyncMarkerStraddlesChunks": TestResyncMarkerStraddlesChunks,
 	} {
@@ -341,39 +342,195 @@ func TestSyncMismatchAndResync(t *testing.T) {
 				if e.Block != int64(bad) || e.Offset != int64(f.Blocks[bad].Offset) {
 					t.Fatalf("error at block %d offset %d, want %d, %d", e.Block, e.Offset, bad, f.Blocks[bad].Offset)
 				}
-				skipped, err := rd.Resync(b.Offset)
+				skip, err := rd.Resync(b.Offset)
+				// Exactly the block with the damaged marker is dropped.
+				want := Skip{From: int64(f.Blocks[bad].Offset), To: int64(f.Blocks[bad].End), Resume: ResumeExpected, Records: blocks[bad].Count}
 				if bad == len(blocks)-1 {
-					// No marker after the last block's broken one.
+					want.Resume, want.Records = ResumeEnd, -1
 					if !errors.Is(err, io.EOF) {
 						t.Fatalf("Resync after the last block: %v", err)
 					}
-					if skipped != int64(len(f.Bytes)-f.Blocks[bad].Offset) {
-						t.Errorf("skipped %d bytes, want %d", skipped, len(f.Bytes)-f.Blocks[bad].Offset)
-					}
-					if _, _, err := rd.Next(nil); !errors.Is(err, io.EOF) {
-						t.Fatalf("Next after Resync hit EOF: %v", err)
-					}
-					return
-				}
-				if err != nil {
+				} else if err != nil {
 					t.Fatal(err)
 				}
-				// The damaged marker no longer matches, so the next one found is the
-				// one after block bad+1: block bad+1 is lost with it.
-				next := bad + 2
-				if want := int64(f.Blocks[next-1].End - f.Blocks[bad].Offset); skipped != want {
-					t.Errorf("skipped %d bytes, want %d", skipped, want)
+				if skip != want {
+					t.Errorf("skip %+v, want %+v", skip, want)
 				}
 				rest := readAll(t, rd)
-				if len(rest) != len(blocks)-next {
-					t.Fatalf("after Resync: %d blocks, want %d", len(rest), len(blocks)-next)
+				if len(rest) != len(blocks)-bad-1 {
+					t.Fatalf("after Resync: %d blocks, want %d", len(rest), len(blocks)-bad-1)
 				}
-				if rest[0].Offset != int64(f.Blocks[next].Offset) || rest[0].Count != blocks[next].Count {
-					t.Errorf("first block after Resync at %d count %d, want %d count %d",
-						rest[0].Offset, rest[0].Count, f.Blocks[next].Offset, blocks[next].Count)
+				for i, b := range rest {
+					j := bad + 1 + i
+					if b.Index != int64(j) || b.Offset != int64(f.Blocks[j].Offset) || b.Count != blocks[j].Count {
+						t.Fatalf("block after Resync: %+v, want index %d at %d", b, j, f.Blocks[j].Offset)
+					}
 				}
 			})
 		}
+	}
+}
+
+// Every way the marker after a block can be bad: Resync drops that block and
+// only what cannot be framed after it, and the skip covers exactly the dropped
+// bytes. (Block 5 of 10 is damaged; blocks hold 10 records each.)
+func TestResyncDamagedMarkers(t *testing.T) {
+	var blocks []avrotest.Block
+	for i := int64(0); i < 10; i++ {
+		blocks = append(blocks, avrotest.Longs(i*10, 10))
+	}
+	f := avrotest.MustBuild(t, avrotest.File{Schema: longSchema, Blocks: blocks})
+	const bad = 5
+	pos := f.Blocks
+	zero := func(data []byte, from, to int) []byte {
+		data = bytes.Clone(data)
+		clear(data[from:to])
+		return data
+	}
+	type want struct {
+		skips []Skip // one per failed block, in order
+		read  []int  // the blocks framed
+	}
+	upTo := func(n int) []int {
+		var out []int
+		for i := 0; i < n; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	all := func(except ...int) []int {
+		var out []int
+		for i := range blocks {
+			if !bytes.Contains([]byte(fmt.Sprint(except)), []byte(fmt.Sprint(i))) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	only := Skip{From: int64(pos[bad].Offset), To: int64(pos[bad].End), Resume: ResumeExpected, Records: 10}
+	cases := map[string]struct {
+		data []byte
+		want want
+	}{
+		"zeroed":       {zero(f.Bytes, pos[bad].SyncOffset, pos[bad].End), want{[]Skip{only}, all(bad)}},
+		"first byte":   {avrotest.FlipByte(f.Bytes, pos[bad].SyncOffset), want{[]Skip{only}, all(bad)}},
+		"last byte":    {avrotest.FlipByte(f.Bytes, pos[bad].End-1), want{[]Skip{only}, all(bad)}},
+		"shifted left": {append(bytes.Clone(f.Bytes[:pos[bad].SyncOffset]), f.Bytes[pos[bad].SyncOffset+1:]...), want{}},
+		// The next block's header is damaged too: it cannot be framed, so the
+		// skip runs to the next good marker, the one after it.
+		"next header too": {
+			negCount(zero(f.Bytes, pos[bad].SyncOffset, pos[bad].End), pos[bad+1].Offset),
+			want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad+1].End), Resume: ResumeMarker, Records: -1}}, all(bad, bad+1)},
+		},
+		// A zeroed page over the end of the data and the marker: still only the
+		// block itself.
+		"zeroed tail": {zero(f.Bytes, pos[bad].End-20, pos[bad].End), want{[]Skip{only}, all(bad)}},
+		// Cut inside the marker, or right after it: the block cannot be checked.
+		"cut in marker": {avrotest.Truncate(f.Bytes, pos[bad].SyncOffset+8),
+			want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad].SyncOffset + 8), Resume: ResumeEnd, Records: -1}}, upTo(bad)}},
+		"cut after bad marker": {avrotest.Truncate(zero(f.Bytes, pos[bad].SyncOffset, pos[bad].End), pos[bad].End),
+			want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad].End), Resume: ResumeEnd, Records: -1}}, upTo(bad)}},
+		"cut in next block": {avrotest.Truncate(zero(f.Bytes, pos[bad].SyncOffset, pos[bad].End), pos[bad+1].DataOffset+3),
+			want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad+1].DataOffset + 3), Resume: ResumeEnd, Records: -1}}, upTo(bad)}},
+		// The block's size is one too small: what it takes for a marker is one
+		// data byte and 15 marker bytes. The next block is not where that size
+		// says, so Resync scans and finds the block's own marker.
+		"size too small": {sizeMinusOne(t, f, bad),
+			want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad].End), Resume: ResumeMarker, Records: -1}}, all(bad)}},
+	}
+	// Shifted: the marker lost its first byte, so everything after it moved one
+	// byte left. Nothing says where the next block starts now; it is dropped with
+	// the bytes up to its marker, which the skip covers.
+	shifted := cases["shifted left"]
+	shifted.want = want{[]Skip{{From: int64(pos[bad].Offset), To: int64(pos[bad+1].End - 1), Resume: ResumeMarker, Records: -1}}, all(bad, bad+1)}
+	cases["shifted left"] = shifted
+	for name, c := range cases {
+		for _, chunk := range []int{1, 16, 1 << 20} {
+			t.Run(fmt.Sprintf("%s/chunk=%d", name, chunk), func(t *testing.T) {
+				rd := mustOpen(t, c.data, Options{ChunkSize: chunk})
+				var skips []Skip
+				var read []int
+				for n := 0; n < 100; n++ {
+					b, _, err := rd.Next(nil)
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						wantKind(t, err, jerr.Parse)
+						skip, err := rd.Resync(b.Offset)
+						skips = append(skips, skip)
+						if errors.Is(err, io.EOF) {
+							break
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					// Blocks are identified by their first value (i*10).
+					v, _ := binaryVarint(b.Data)
+					read = append(read, int(v/10))
+				}
+				if fmt.Sprint(skips) != fmt.Sprint(c.want.skips) || fmt.Sprint(read) != fmt.Sprint(c.want.read) {
+					t.Errorf("skips %+v, blocks %v\nwant skips %+v, blocks %v", skips, read, c.want.skips, c.want.read)
+				}
+			})
+		}
+	}
+}
+
+// negCount makes the count of the block at off -1 (a corrupt header).
+func negCount(data []byte, off int) []byte {
+	data = bytes.Clone(data)
+	data[off] = 0x01
+	return data
+}
+
+// sizeMinusOne rewrites block i's size varint one smaller (sizes here fit one byte).
+func sizeMinusOne(t *testing.T, f *avrotest.Built, i int) []byte {
+	p := f.Blocks[i]
+	sizeAt := p.DataOffset - 1
+	if f.Bytes[sizeAt]&0x80 != 0 || f.Bytes[sizeAt] < 2 {
+		t.Fatalf("size varint of block %d is not one byte", i)
+	}
+	data := bytes.Clone(f.Bytes)
+	data[sizeAt] -= 2 // zigzag: 2n -> 2(n-1)
+	return data
+}
+
+// binaryVarint decodes one zigzag long.
+func binaryVarint(b []byte) (int64, int) {
+	var u uint64
+	for i, c := range b {
+		u |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return int64(u>>1) ^ -int64(u&1), i + 1
+		}
+	}
+	return 0, 0
+}
+
+// A block over max_block_size is refused, and reading goes on with the next.
+func TestResyncAfterMaxBlockSize(t *testing.T) {
+	f := avrotest.MustBuild(t, avrotest.File{Schema: longSchema, Blocks: []avrotest.Block{
+		avrotest.Longs(0, 3), {Count: 1, Data: make([]byte, 5000)}, avrotest.Longs(3, 3),
+	}})
+	src := avrotest.NewSource(f.Bytes)
+	rd, err := NewReader(context.Background(), src, Options{ChunkSize: 64, MaxBlockSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rd.Next(nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := rd.Next(nil)
+	wantKind(t, err, jerr.Codec)
+	skip, err := rd.Resync(b.Offset)
+	if err != nil || skip.Resume != ResumeMarker || skip.To != int64(f.Blocks[2].Offset) {
+		t.Fatalf("skip %+v, %v", skip, err)
+	}
+	if nb, _, err := rd.Next(nil); err != nil || nb.Count != 3 || nb.Index != 2 {
+		t.Fatalf("block after Resync: %+v, %v", nb, err)
 	}
 }
 
@@ -613,11 +770,16 @@ func FuzzReader(f *testing.F) {
 				if jerr.KindOf(err) == "" {
 					t.Fatalf("unkinded error: %v", err)
 				}
-				if _, err := rd.Resync(b.Offset); err != nil {
-					if errors.Is(err, io.EOF) {
-						return
-					}
+				skip, err := rd.Resync(b.Offset)
+				if err != nil && !errors.Is(err, io.EOF) {
 					t.Fatalf("Resync: %v", err)
+				}
+				// The skip is exactly the bytes passed over.
+				if skip.From != b.Offset || skip.To != rd.Offset() || skip.To <= skip.From {
+					t.Fatalf("skip %+v from block at %d, reader at %d", skip, b.Offset, rd.Offset())
+				}
+				if err != nil {
+					return
 				}
 			} else {
 				buf = nb

@@ -556,9 +556,15 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, src source.Source, 
 				s.send(&unit{err: err, done: make(chan struct{})})
 				return true
 			}
-			skipped, rerr := rd.Resync(b.Offset)
+			skip, rerr := rd.Resync(b.Offset)
+			msg := e.Message
+			if rerr == nil || errors.Is(rerr, io.EOF) {
+				// Every dropped byte is in the record: from the failed block
+				// to where reading goes on (see container.Resync).
+				msg = fmt.Sprintf("%s; %s", msg, skip)
+			}
 			u.bad = append(u.bad, BadBlock{Kind: string(e.Kind), Block: e.Block, Record: -1, Offset: e.Offset,
-				Message: fmt.Sprintf("%s; skipped %d bytes to the next sync marker", e.Message, skipped), Path: fi.path})
+				Message: msg, Path: fi.path})
 			if rerr != nil {
 				if errors.Is(rerr, io.EOF) {
 					return !flush()

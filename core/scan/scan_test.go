@@ -374,7 +374,7 @@ func TestIgnoreErrors(t *testing.T) {
 			dir := t.TempDir()
 			b := at.MustBuild(t, at.File{Schema: testSchema, Codec: codec, Blocks: blocks(0, 10, 10)})
 			// Block 3's data is garbage (a codec or decode error); block 6's sync
-			// marker is broken (a framing error: resynchronising skips block 7 too).
+			// marker is broken (a framing error: block 6 is dropped, block 7 read).
 			data := b.CorruptData(3, 0xff)
 			copy(data[b.Blocks[6].SyncOffset:], []byte{0, 0, 0})
 			p := at.WriteFile(t, dir, "bad.avro", data)
@@ -388,7 +388,7 @@ func TestIgnoreErrors(t *testing.T) {
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
-			want := append(append(append(seq(0, 30), seq(40, 60)...), seq(80, 100)...), seq(100, 110)...)
+			want := append(append(append(seq(0, 30), seq(40, 60)...), seq(70, 100)...), seq(100, 110)...)
 			if !sameInts(r.x, want) {
 				t.Errorf("x = %v", r.x)
 			}
@@ -405,10 +405,53 @@ func TestIgnoreErrors(t *testing.T) {
 				t.Errorf("first error %+v", first)
 			}
 			if second.Block != 6 || second.Offset != int64(b.Blocks[6].Offset) || second.Kind != string(jerr.Parse) ||
-				second.Path != p || second.Record != -1 || !strings.Contains(second.Message, "skipped") {
+				second.Path != p || second.Record != -1 ||
+				!strings.Contains(second.Message, fmt.Sprintf("dropped the block and its 10 records (bytes %d to %d)", b.Blocks[6].Offset, b.Blocks[6].End)) {
 				t.Errorf("second error %+v", second)
 			}
 		})
+	}
+}
+
+// Issue 12.8: 10 blocks of 10 rows with the marker after block 6 zeroed. Only
+// block 6 is lost, and it is in Errors; where the block after it cannot be
+// framed either, both are dropped up to the next marker, and the one error
+// says which bytes.
+func TestZeroedMarkerUnderIgnoreErrors(t *testing.T) {
+	b := at.MustBuild(t, at.File{Schema: testSchema, Blocks: blocks(0, 10, 10)})
+	zeroed := bytes.Clone(b.Bytes)
+	clear(zeroed[b.Blocks[6].SyncOffset:b.Blocks[6].End])
+	bothBad := bytes.Clone(zeroed)
+	bothBad[b.Blocks[7].Offset] = 0x01 // block 7's count: -1
+	for _, c := range []struct {
+		name string
+		data []byte
+		want []int64
+		msg  string
+	}{
+		{"zeroed", zeroed, append(seq(0, 60), seq(70, 100)...),
+			fmt.Sprintf("dropped the block and its 10 records (bytes %d to %d); the next block starts where this one's size says and is intact",
+				b.Blocks[6].Offset, b.Blocks[6].End)},
+		{"next header bad too", bothBad, append(seq(0, 60), seq(80, 100)...),
+			fmt.Sprintf("dropped bytes %d to %d, up to the next sync marker", b.Blocks[6].Offset, b.Blocks[7].End)},
+	} {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/workers=%d", c.name, workers), func(t *testing.T) {
+				o := opts(at.WriteFile(t, t.TempDir(), "f.avro", c.data))
+				o.IgnoreErrors, o.Workers, o.BatchSize = true, workers, 15
+				r := run(t, o)
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if !sameInts(r.x, c.want) {
+					t.Errorf("x = %v\nwant %v", r.x, c.want)
+				}
+				if len(r.errs) != 1 || r.errs[0].Block != 6 || r.errs[0].Offset != int64(b.Blocks[6].Offset) ||
+					!strings.HasSuffix(r.errs[0].Message, c.msg) {
+					t.Errorf("errors %+v\nwant one at block 6 ending %q", r.errs, c.msg)
+				}
+			})
+		}
 	}
 }
 
