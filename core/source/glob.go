@@ -28,23 +28,32 @@ func CompileGlob(glob string) ([]Pattern, error) {
 	}
 	out := make([]Pattern, 0, len(alts))
 	for _, a := range alts {
-		segs := strings.Split(a, "/")
-		for i, s := range segs {
-			if s == "**" {
-				continue
-			}
-			s = shellNegation(s)
-			segs[i] = s
-			if strings.Contains(s, "**") {
-				return nil, fmt.Errorf("invalid glob %q: '**' must be a whole path segment", glob)
-			}
-			if _, err := path.Match(s, ""); err != nil {
-				return nil, fmt.Errorf("invalid glob %q: %w", glob, err)
-			}
+		p, err := compilePattern(a, glob)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, Pattern{text: a, segments: segs})
+		out = append(out, p)
 	}
 	return out, nil
+}
+
+// compilePattern checks one alternative of glob (after brace expansion).
+func compilePattern(text, glob string) (Pattern, error) {
+	segs := strings.Split(text, "/")
+	for i, s := range segs {
+		if s == "**" {
+			continue
+		}
+		s = shellNegation(s)
+		segs[i] = s
+		if strings.Contains(s, "**") {
+			return Pattern{}, fmt.Errorf("invalid glob %q: '**' must be a whole path segment", glob)
+		}
+		if _, err := path.Match(s, ""); err != nil {
+			return Pattern{}, fmt.Errorf("invalid glob %q: %w", glob, err)
+		}
+	}
+	return Pattern{text: text, segments: segs}, nil
 }
 
 // shellNegation rewrites the shell's class negation "[!...]", which Polars and
