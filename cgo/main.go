@@ -25,6 +25,7 @@ import (
 
 	"github.com/jetliner/jetliner/core/jerr"
 	"github.com/jetliner/jetliner/core/scan"
+	"github.com/jetliner/jetliner/core/source"
 )
 
 func main() {}
@@ -74,8 +75,18 @@ func toErrorJSON(err error) errorJSON {
 		}
 		return &v
 	}
-	return errorJSON{Kind: string(e.Kind), Message: msg, Path: e.Path,
+	// The last net for credentials (see source.Redact): nothing leaves the
+	// engine with one in it, whichever layer made the message.
+	return errorJSON{Kind: string(e.Kind), Message: source.Redact(msg), Path: source.Redact(e.Path),
 		Block: opt(e.Block), Record: opt(e.Record), Offset: opt(e.Offset)}
+}
+
+// redactedErrors is the scan's skipped blocks as they may be shown.
+func redactedErrors(bad []scan.BadBlock) []scan.BadBlock {
+	for i := range bad {
+		bad[i].Message, bad[i].Path = source.Redact(bad[i].Message), source.Redact(bad[i].Path)
+	}
+	return bad
 }
 
 // reply renders a result as a C string.
@@ -208,7 +219,7 @@ func jl_scan_stats(id C.uint64_t) (res *C.char) {
 	h.mu.Lock()
 	last := h.lastErr
 	h.mu.Unlock()
-	payload := map[string]any{"stats": h.scan.Stats(), "errors": h.scan.Errors()}
+	payload := map[string]any{"stats": h.scan.Stats(), "errors": redactedErrors(h.scan.Errors())}
 	if last != nil {
 		payload["last_error"] = toErrorJSON(last)
 	}

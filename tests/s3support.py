@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VERSITYGW_VERSION = "v1.8.0"
 VERSITYGW_PACKAGE = "github.com/versity/versitygw/cmd/versitygw"
 
-# Credentials of the test server. The secrets are long enough for jetliner's
-# redaction (8+ characters) and contain a '/' like real AWS secrets do.
+# Credentials of the test server. The secrets contain a '/' like real AWS
+# secrets do. (Short credentials are tested in test_hostile_sources.py.)
 ROOT_ACCESS_KEY = "AKIAJETLINERROOT0001"
 ROOT_SECRET_KEY = "jetlinerRootSecret/0123456789abcdefABCDEF"
 USER_ACCESS_KEY = "AKIAJETLINERUSER0001"

@@ -5,18 +5,32 @@ timeout."""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import jetliner
 import polars as pl
 import pytest
 from conftest import AvroWriter
+
+pytest.register_assert_rewrite("s3support")  # before the import below: it is also a plugin
+
+from s3support import ROOT_ACCESS_KEY, S3Env, avro_bytes, records  # noqa: E402
+
+pytest_plugins = ["s3support"]  # the s3 fixtures: server, proxy, clean environment
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -210,3 +224,188 @@ def test_glob_over_a_fifo_does_not_hang(write_avro: AvroWriter, tmp_path: Path) 
     assert done.stdout.strip() == (
         f"{tmp_path / 'b.avro'} | the glob matched this, which is a FIFO (named pipe), not a regular file"
     )
+
+
+# ---- credentials never shown ----------------------------------------------------------
+#
+# Short credentials (a 3-character key id and secret, a 7-character session token)
+# against the real S3 server, and a hostile server that echoes the token back: raw,
+# percent-encoded, cut short. The reads run in a child process: credentials stay
+# registered for redaction for the life of a process, and these short ones must
+# not blank out words in the messages other tests check.
+
+SHORT = {"aws_access_key_id": "Q9z", "aws_secret_access_key": "x7Y", "aws_session_token": "Tok7en+"}
+LONG_TOKEN = "FwoGZXIvYXdzEJr//////////wEaDHJlZGFjdGlvbi10ZXN0IiwgImxvbmciOiAidG9rZW4i"
+
+REDACTION_CHILD = r"""
+import json, os, subprocess, sys
+import jetliner
+
+cfg = json.loads(os.environ["REDACTION_CASES"])
+out = []
+
+def texts(err):
+    return [str(err), repr(err), json.dumps(err.to_dict()), err._repr_html_()]
+
+for case in cfg["cases"]:
+    saved = dict(os.environ)
+    os.environ.update(case.get("env", {}))
+    opts = case.get("storage_options")
+    uri = case["uri"]
+    for how in ("read", "scan", "open", "schema"):
+        try:
+            if how == "read":
+                jetliner.read_avro(uri, storage_options=opts)
+            elif how == "scan":
+                jetliner.scan_avro(uri, storage_options=opts).collect()
+            elif how == "open":
+                with jetliner.open(uri, storage_options=opts) as reader:
+                    list(reader)
+            else:
+                jetliner.read_avro_schema(uri, storage_options=opts)
+        except jetliner.JetlinerError as err:
+            out.append({"case": case["name"], "how": how, "kind": type(err).__name__, "texts": texts(err)})
+        else:
+            out.append({"case": case["name"], "how": how, "kind": None, "texts": []})
+    if case.get("cli"):
+        argv = [sys.executable, "-m", "jetliner", "count", uri]
+        for k, v in (opts or {}).items():
+            argv += ["-s", f"{k}={v}"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        out.append({"case": case["name"], "how": "cli", "kind": str(done.returncode),
+                    "texts": [done.stdout, done.stderr]})
+    os.environ.clear()
+    os.environ.update(saved)
+print(json.dumps(out))
+"""
+
+
+class _EchoS3(BaseHTTPRequestHandler):
+    """An S3 endpoint that rejects every request, echoing its credentials back."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        token = self.headers.get("X-Amz-Security-Token", "")
+        auth = self.headers.get("Authorization", "")
+        message = (
+            f"The provided token '{token}' is malformed (as sent: {quote(token, safe='')}; "
+            f"starts {token[:14]}...; middle ...{token[10:26]}...); request signed with {auth}; "
+            f"url {self.path}"
+        )
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidToken</Code>'
+            f"<Message>{html.escape(message)}</Message><Token>{html.escape(token)}</Token></Error>"
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+
+def _shown(value: str, text: str) -> bool:
+    """Whether text shows value in a form the redaction rule covers."""
+    forms = {value, quote(value, safe=""), quote(value), base64.b64encode(value.encode()).decode()}
+    for form in forms:
+        if len(form) >= 8:
+            if form in text:
+                return True
+        elif re.search(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", text):
+            return True
+    return False
+
+
+def test_credentials_never_shown(s3: S3Env, tmp_path: Path) -> None:
+    uri = s3.put("redaction/records.avro", avro_bytes(records(20)))
+    echo = ThreadingHTTPServer(("127.0.0.1", 0), _EchoS3)
+    echo.daemon_threads = True
+    threading.Thread(target=echo.serve_forever, daemon=True).start()
+    echo_endpoint = f"http://127.0.0.1:{echo.server_address[1]}"
+    profile = tmp_path / "credentials"
+    profile.write_text(
+        f"[short]\naws_access_key_id = {SHORT['aws_access_key_id']}\n"
+        f"aws_secret_access_key = {SHORT['aws_secret_access_key']}\n"
+        f"aws_session_token = {SHORT['aws_session_token']}\n"
+    )
+    server = s3.server.endpoint
+    cases = [
+        {"name": "unknown short key", "uri": uri, "storage_options": {**SHORT, "endpoint": server}},
+        {
+            "name": "short secret",
+            "uri": uri,
+            "storage_options": {
+                "aws_access_key_id": ROOT_ACCESS_KEY,
+                "aws_secret_access_key": SHORT["aws_secret_access_key"],
+                "endpoint": server,
+            },
+        },
+        {
+            "name": "environment",
+            "uri": uri,
+            "env": {
+                "AWS_ACCESS_KEY_ID": SHORT["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": SHORT["aws_secret_access_key"],
+                "AWS_SESSION_TOKEN": SHORT["aws_session_token"],
+                "AWS_ENDPOINT_URL": server,
+            },
+        },
+        {
+            "name": "profile",
+            "uri": uri,
+            "env": {
+                "AWS_SHARED_CREDENTIALS_FILE": str(profile),
+                "AWS_PROFILE": "short",
+                "AWS_ENDPOINT_URL": echo_endpoint,
+            },
+        },
+        {
+            "name": "echoing server",
+            "uri": uri,
+            "storage_options": {**SHORT, "endpoint": echo_endpoint, "max_retries": "0"},
+            "cli": True,
+        },
+        {
+            "name": "echoing server, long token",
+            "uri": uri,
+            "storage_options": {
+                **SHORT,
+                "aws_session_token": LONG_TOKEN,
+                "endpoint": echo_endpoint,
+                "max_retries": "0",
+            },
+            "cli": True,
+        },
+    ]
+    # The s3 fixture's environment: no AWS settings of the machine's own.
+    env = {**os.environ, "REDACTION_CASES": json.dumps({"cases": cases})}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", REDACTION_CHILD], capture_output=True, text=True, timeout=90, env=env
+        )
+    finally:
+        echo.shutdown()
+        echo.server_close()
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert len(results) == 4 * len(cases) + 2
+    values = [*SHORT.values(), LONG_TOKEN]
+    for r in results:
+        if r["how"] == "cli":
+            assert r["kind"] == "1", r
+        else:
+            assert r["kind"] in ("AuthenticationError", "PermissionError"), r
+        for text in r["texts"]:
+            for value in values:
+                assert not _shown(value, text), (r["case"], r["how"], value, text)
+            # The long token cut short: no run of 12 of its bytes is left.
+            runs = [LONG_TOKEN[i : i + 12] for i in range(len(LONG_TOKEN) - 11)]
+            assert not any(run in text for run in runs), (r["case"], r["how"], text)
+    # The echo really happened: the messages say what the server said, redacted.
+    echoed = next(r for r in results if r["case"] == "echoing server" and r["how"] == "read")
+    assert "The provided token '***' is malformed" in echoed["texts"][0]

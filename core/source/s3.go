@@ -31,17 +31,16 @@ import (
 // Every GET after the first carries If-Match with the ETag, so an object replaced
 // while it is read fails loudly instead of mixing two versions.
 type s3Object struct {
-	api     *s3.Client
-	uri     string
-	bucket  string
-	key     string
-	size    int64
-	etag    string
-	chunk   int64
-	ahead   int // most chunks fetched beyond the reader
-	policy  retryPolicy
-	secrets []string
-	stats   *Stats
+	api    *s3.Client
+	uri    string
+	bucket string
+	key    string
+	size   int64
+	etag   string
+	chunk  int64
+	ahead  int // most chunks fetched beyond the reader
+	policy retryPolicy
+	stats  *Stats
 
 	ctx    context.Context // cancelled by Close: aborts every fetch
 	cancel context.CancelFunc
@@ -89,11 +88,11 @@ func openS3(ctx context.Context, uri string, opts *Options, stats *Stats) (Sourc
 	// most half as much again, and no more chunks than buffer_blocks.
 	ahead := int(min(int64(bufBlocks), bufBytes/2/chunk))
 	var o *s3Object
-	c, err := withRegionRedirect(ctx, opts, bucket, func(c *s3Client) error {
+	_, err = withRegionRedirect(ctx, opts, bucket, func(c *s3Client) error {
 		octx, cancel := context.WithCancel(context.Background())
 		o = &s3Object{
 			api: c.api, uri: uri, bucket: bucket, key: key, chunk: chunk, ahead: ahead,
-			policy: c.settings.policy(), secrets: c.settings.secrets(), stats: stats,
+			policy: c.settings.policy(), stats: stats,
 			ctx: octx, cancel: cancel, fetches: map[int64]*fetch{}, last: -1,
 		}
 		err := o.open(ctx)
@@ -103,11 +102,7 @@ func openS3(ctx context.Context, uri string, opts *Options, stats *Stats) (Sourc
 		return err
 	})
 	if err != nil {
-		var secrets []string
-		if c != nil {
-			secrets = c.settings.secrets()
-		}
-		return nil, withPathIfUnset(s3Error(err, "GET", uri, secrets), uri)
+		return nil, withPathIfUnset(s3Error(err, "GET", uri), uri)
 	}
 	return o, nil
 }
@@ -134,7 +129,7 @@ func withPathIfUnset(err error, path string) error {
 }
 
 func (o *s3Object) fail(err error, action string) error {
-	return s3Error(err, action, o.uri, o.secrets)
+	return s3Error(err, action, o.uri)
 }
 
 // open fetches the first chunk, learning the object's size and ETag from the

@@ -71,7 +71,9 @@ func s3SettingsFrom(storage map[string]string) (s3Settings, error) {
 	bad := func(format string, args ...any) (s3Settings, error) {
 		return s3Settings{}, jerr.New(jerr.Config, format, args...)
 	}
-	// Never echo the values of the credential keys: they may be secrets.
+	// Never echo the values of the credential keys: they may be secrets. And
+	// from here on no message shows them (see Redact).
+	RegisterCredentials(s.keyID, s.secret, s.token)
 	switch {
 	case (s.keyID == "") != (s.secret == ""):
 		return bad("storage_options must give both aws_access_key_id and aws_secret_access_key, or neither")
@@ -115,15 +117,6 @@ func envMillis(name string, def time.Duration, zeroOK bool) (time.Duration, erro
 
 func (s s3Settings) policy() retryPolicy {
 	return retryPolicy{maxRetries: s.maxRetries, base: s.retryBase}
-}
-
-// secrets lists the strings that must never appear in an error message.
-func (s s3Settings) secrets() []string {
-	out := []string{s.secret, s.token}
-	for _, name := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"} {
-		out = append(out, os.Getenv(name))
-	}
-	return out
 }
 
 // An s3Client is an SDK client plus the settings it was built from.
@@ -254,7 +247,7 @@ func newS3API(ctx context.Context, s s3Settings) (*s3.Client, string, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
-		return nil, "", jerr.New(jerr.Config, "cannot load the AWS configuration: %s", redact(err.Error(), s.secrets()))
+		return nil, "", jerr.New(jerr.Config, "cannot load the AWS configuration: %s", Redact(err.Error()))
 	}
 	if cfg.Credentials != nil {
 		cfg.Credentials = aws.NewCredentialsCache(credentialsProvider{cfg.Credentials})
@@ -326,12 +319,17 @@ func (p credentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, err
 	if err != nil {
 		return c, &credentialsError{err}
 	}
+	// Credentials from a profile, a role or a credential process are secrets
+	// no option named: a server's answer may echo them.
+	RegisterCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 	return c, nil
 }
 
 type credentialsError struct{ err error }
 
-func (e *credentialsError) Error() string { return "cannot get AWS credentials: " + e.err.Error() }
+func (e *credentialsError) Error() string {
+	return "cannot get AWS credentials: " + Redact(e.err.Error())
+}
 func (e *credentialsError) Unwrap() error { return e.err }
 
 func isCredentialsError(err error) bool {

@@ -191,7 +191,7 @@ var permissionCodes = map[string]bool{
 // object or bucket -> NotFound, bad credentials -> Auth, denied -> Permission,
 // cancelled -> Cancelled, anything else (unreachable, retries exhausted, 5xx) ->
 // Source. Messages never contain a secret.
-func s3Error(err error, action, uri string, secrets []string) error {
+func s3Error(err error, action, uri string) error {
 	if err == nil {
 		return nil
 	}
@@ -225,7 +225,7 @@ func s3Error(err error, action, uri string, secrets []string) error {
 	default:
 		kind, msg = jerr.Source, fmt.Sprintf("S3 %s failed", action)
 	}
-	return jerr.New(kind, "%s: %s", msg, redact(detail, secrets)).WithPath(uri)
+	return jerr.New(kind, "%s: %s", msg, Redact(detail)).WithPath(uri)
 }
 
 // describe says what went wrong in one line: the S3 code and message when the
@@ -266,15 +266,4 @@ func describe(err error) string {
 		parts = append(parts, cause.Error())
 	}
 	return strings.Join(parts, "; ")
-}
-
-// redact replaces every secret (at least 8 characters long, so that short
-// placeholders like "test" do not blank out ordinary words) with "***".
-func redact(s string, secrets []string) string {
-	for _, secret := range secrets {
-		if len(secret) >= 8 {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
-	}
-	return s
 }

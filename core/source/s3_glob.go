@@ -37,17 +37,13 @@ func expandS3(ctx context.Context, patterns []Pattern, opts *Options) ([]string,
 			delimiter = aws.String("/")
 		}
 		var keys []string
-		c, err := withRegionRedirect(ctx, opts, bucket, func(c *s3Client) error {
+		_, err = withRegionRedirect(ctx, opts, bucket, func(c *s3Client) error {
 			var err error
 			keys, err = listKeys(ctx, c, bucket, prefix, delimiter)
 			return err
 		})
 		if err != nil {
-			var secrets []string
-			if c != nil {
-				secrets = c.settings.secrets()
-			}
-			return nil, withPathIfUnset(s3Error(err, "ListObjectsV2", root+prefix, secrets), p.text)
+			return nil, withPathIfUnset(s3Error(err, "ListObjectsV2", root+prefix), p.text)
 		}
 		for _, key := range keys {
 			uri := root + key

@@ -101,7 +101,8 @@ def _non_negative(text: str) -> int:
 def _storage_option(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        # The argument is not shown: it may be a credential typed without its key.
+        raise argparse.ArgumentTypeError("expected KEY=VALUE (the argument is not shown: it may be a secret)")
     if key not in _options.STORAGE_KEYS:
         raise argparse.ArgumentTypeError(
             f"unknown storage option {key!r}; expected one of {', '.join(_options.STORAGE_KEYS)}"
