@@ -341,7 +341,11 @@ func TestBombs(t *testing.T) {
 	bombs := map[string][]byte{
 		"zstandard/streamed": zstdStreamed(t, zeros), // no content size in the frame
 		"zstandard/huge-fcs": zstdHugeFCS(t),
-		"snappy/huge-length": {0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0},
+		// Many frames, each within the limit: DecodeAll checks its limit frame
+		// by frame, so these must be streamed or refused from their headers.
+		"zstandard/frames":       bytes.Repeat(zstdStreamed(t, zeros[:1<<20]), 64),
+		"zstandard/sized-frames": bytes.Repeat(mustCompress(t, "zstandard", zeros[:1<<20]), 64),
+		"snappy/huge-length":     {0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0},
 	}
 	for _, name := range compressed {
 		if name == "xz" {
@@ -361,7 +365,7 @@ func TestBombs(t *testing.T) {
 		}
 		max := uint64(4*limit + 1<<20)
 		switch name {
-		case "zstandard/streamed":
+		case "zstandard/streamed", "zstandard/frames":
 			// With no content size to refuse up front, zstandard decodes up to
 			// its 8 MiB floor, growing the buffer as it goes, before it stops.
 			max = 6 * zstdMinMemory
@@ -522,6 +526,43 @@ func TestXZSizeBeforeDecoding(t *testing.T) {
 	}
 	if alloc > 64<<10 {
 		t.Errorf("allocated %d bytes to refuse a bomb", alloc)
+	}
+}
+
+func TestZstdBounds(t *testing.T) {
+	sized := mustCompress(t, "zstandard", mixedData(300_000, 7))
+	streamed := zstdStreamed(t, mixedData(300_000, 7))
+	skippable := []byte{0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'a', 'b', 'c'}
+	// A frame of one raw block of 5 bytes and one RLE block of 1000, no size.
+	handmade := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58,
+		5 << 3, 0, 0, 'h', 'e', 'l', 'l', 'o',
+		1 | 1<<1 | (1000<<3)&0xff, (1000 << 3) >> 8, 0, 'x'}
+	const unbounded = 1<<63 - 1
+	// most must bound the output without being loose: within a block or two
+	// of it for compressed frames.
+	cases := []struct {
+		name     string
+		in       []byte
+		exact    int64
+		mostFrom int64
+		mostUpTo int64
+	}{
+		{"sized", sized, 300_000, 300_000, 300_000 + zstdBlockMax},
+		{"streamed", streamed, 0, 300_000, 300_000 + 2*zstdBlockMax},
+		{"skippable then sized", append(bytes.Clone(skippable), sized...), 300_000, 300_000, 300_000 + zstdBlockMax},
+		{"raw and RLE", handmade, 0, 1005, 1005},
+		{"two frames", append(bytes.Clone(sized), handmade...), 300_000, 301_005, 301_005 + zstdBlockMax},
+		{"truncated", sized[:len(sized)/2], 0, unbounded, unbounded},
+		{"garbage", []byte("not a zstandard frame"), 0, unbounded, unbounded},
+	}
+	for _, c := range cases {
+		exact, most := zstdBounds(c.in)
+		if exact != c.exact || most < c.mostFrom || most > c.mostUpTo {
+			t.Errorf("%s: bounds %d, %d; want %d, [%d, %d]", c.name, exact, most, c.exact, c.mostFrom, c.mostUpTo)
+		}
+	}
+	if out, err := mustNew(t, "zstandard").Decompress(nil, handmade, -1); err != nil || string(out) != "hello"+strings.Repeat("x", 1000) {
+		t.Errorf("handmade frame: %q, %v", out, err)
 	}
 }
 
