@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -340,7 +341,11 @@ func TestBombs(t *testing.T) {
 	bombs := map[string][]byte{
 		"zstandard/streamed": zstdStreamed(t, zeros), // no content size in the frame
 		"zstandard/huge-fcs": zstdHugeFCS(t),
-		"snappy/huge-length": {0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0},
+		// Many frames, each within the limit: DecodeAll checks its limit frame
+		// by frame, so these must be streamed or refused from their headers.
+		"zstandard/frames":       bytes.Repeat(zstdStreamed(t, zeros[:1<<20]), 64),
+		"zstandard/sized-frames": bytes.Repeat(mustCompress(t, "zstandard", zeros[:1<<20]), 64),
+		"snappy/huge-length":     {0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0},
 	}
 	for _, name := range compressed {
 		if name == "xz" {
@@ -360,13 +365,10 @@ func TestBombs(t *testing.T) {
 		}
 		max := uint64(4*limit + 1<<20)
 		switch name {
-		case "zstandard/streamed":
+		case "zstandard/streamed", "zstandard/frames":
 			// With no content size to refuse up front, zstandard decodes up to
 			// its 8 MiB floor, growing the buffer as it goes, before it stops.
 			max = 6 * zstdMinMemory
-		case "xz":
-			// The dictionary is capped by the limit, but not below 8 MiB.
-			max += xzMinDict
 		}
 		if alloc > max {
 			t.Errorf("%s: allocated %d bytes for a %d-byte limit", name, alloc, limit)
@@ -460,10 +462,9 @@ func TestZstdMultiFrame(t *testing.T) {
 	}
 }
 
-// TestXZHugeDictionary patches a block header to ask for a 4 GiB dictionary; the
-// block must still decode, with a dictionary no larger than the limit needs.
-func TestXZHugeDictionary(t *testing.T) {
-	src := mixedData(100_000, 41)
+// xzHugeDictionary compresses src with xz and patches the block header to ask
+// for a 4 GiB dictionary.
+func xzHugeDictionary(t testing.TB, src []byte) []byte {
 	c := mustCompress(t, "xz", src)
 	h := c[xzHeaderLen:]
 	headerLen := (int(h[0]) + 1) * 4
@@ -473,6 +474,14 @@ func TestXZHugeDictionary(t *testing.T) {
 	}
 	h[4] = 40 // 4 GiB - 1
 	binary.LittleEndian.PutUint32(h[headerLen-4:], crc32.ChecksumIEEE(h[:headerLen-4]))
+	return c
+}
+
+// TestXZHugeDictionary: a block asking for a 4 GiB dictionary must still decode,
+// with a dictionary no larger than its output.
+func TestXZHugeDictionary(t *testing.T) {
+	src := mixedData(100_000, 41)
+	c := xzHugeDictionary(t, src)
 	d := mustNew(t, "xz")
 	var out []byte
 	var err error
@@ -480,8 +489,112 @@ func TestXZHugeDictionary(t *testing.T) {
 	if err != nil || !bytes.Equal(out, src) {
 		t.Fatalf("Decompress: %v", err)
 	}
-	if alloc > xzMinDict+2<<20 {
-		t.Errorf("allocated %d bytes", alloc)
+	if alloc > uint64(3*len(src)+1<<20) {
+		t.Errorf("allocated %d bytes for %d bytes of output", alloc, len(src))
+	}
+}
+
+// TestXZManyStreams decodes a block of a thousand tiny xz streams, each asking
+// for a 4 GiB dictionary: a few KiB of input once cost a dictionary allocation
+// of megabytes per stream, and so seconds and gigabytes per block.
+func TestXZManyStreams(t *testing.T) {
+	one := xzHugeDictionary(t, []byte{0})
+	c := bytes.Repeat(one, 1000)
+	d := mustNew(t, "xz")
+	var out []byte
+	var err error
+	start := time.Now()
+	alloc := measureAlloc(func() { out, err = d.Decompress(nil, c, 512<<20) })
+	elapsed := time.Since(start)
+	if err != nil || !bytes.Equal(out, make([]byte, 1000)) {
+		t.Fatalf("Decompress: %d bytes, %v", len(out), err)
+	}
+	if alloc > 64<<20 || elapsed > 2*time.Second {
+		t.Errorf("%d streams of %d bytes: allocated %d bytes in %v", 1000, len(one), alloc, elapsed)
+	}
+}
+
+// TestXZSizeBeforeDecoding: an xz bomb is refused from its chunk headers, before
+// anything is decoded or allocated for its output.
+func TestXZSizeBeforeDecoding(t *testing.T) {
+	c := mustCompress(t, "xz", make([]byte, 16<<20))
+	d := mustNew(t, "xz")
+	var err error
+	alloc := measureAlloc(func() { _, err = d.Decompress(nil, c, 1<<20) })
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if alloc > 64<<10 {
+		t.Errorf("allocated %d bytes to refuse a bomb", alloc)
+	}
+}
+
+func TestZstdBounds(t *testing.T) {
+	sized := mustCompress(t, "zstandard", mixedData(300_000, 7))
+	streamed := zstdStreamed(t, mixedData(300_000, 7))
+	skippable := []byte{0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'a', 'b', 'c'}
+	// A frame of one raw block of 5 bytes and one RLE block of 1000, no size.
+	handmade := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58,
+		5 << 3, 0, 0, 'h', 'e', 'l', 'l', 'o',
+		1 | 1<<1 | (1000<<3)&0xff, (1000 << 3) >> 8, 0, 'x'}
+	const unbounded = 1<<63 - 1
+	// most must bound the output without being loose: within a block or two
+	// of it for compressed frames.
+	cases := []struct {
+		name     string
+		in       []byte
+		exact    int64
+		mostFrom int64
+		mostUpTo int64
+	}{
+		{"sized", sized, 300_000, 300_000, 300_000 + zstdBlockMax},
+		{"streamed", streamed, 0, 300_000, 300_000 + 2*zstdBlockMax},
+		{"skippable then sized", append(bytes.Clone(skippable), sized...), 300_000, 300_000, 300_000 + zstdBlockMax},
+		{"raw and RLE", handmade, 0, 1005, 1005},
+		{"two frames", append(bytes.Clone(sized), handmade...), 300_000, 301_005, 301_005 + zstdBlockMax},
+		{"truncated", sized[:len(sized)/2], 0, unbounded, unbounded},
+		{"garbage", []byte("not a zstandard frame"), 0, unbounded, unbounded},
+	}
+	for _, c := range cases {
+		exact, most := zstdBounds(c.in)
+		if exact != c.exact || most < c.mostFrom || most > c.mostUpTo {
+			t.Errorf("%s: bounds %d, %d; want %d, [%d, %d]", c.name, exact, most, c.exact, c.mostFrom, c.mostUpTo)
+		}
+	}
+	if out, err := mustNew(t, "zstandard").Decompress(nil, handmade, -1); err != nil || string(out) != "hello"+strings.Repeat("x", 1000) {
+		t.Errorf("handmade frame: %q, %v", out, err)
+	}
+}
+
+func TestLZMA2Size(t *testing.T) {
+	stored := []byte{0x01, 0x00, 0x02, 'a', 'b', 'c'} // 3 bytes, dictionary reset
+	lzmaHead := []byte{0xe1, 0x23, 0x44, 0x00, 0x01, 0x5d, 0xaa, 0xbb}
+	cases := []struct {
+		name     string
+		in       []byte
+		packed   int
+		unpacked int64
+		bad      bool
+	}{
+		{"end only", []byte{0x00}, 1, 0, false},
+		{"stored", append(bytes.Clone(stored), 0x00, 0xff), 7, 3, false},
+		// 0xe1: LZMA chunk with new properties, unpacked 0x12344+1, packed 2.
+		{"lzma", append(bytes.Clone(lzmaHead), 0x00), 9, 0x12345, false},
+		{"no end marker", stored, 0, 0, true},
+		{"empty", nil, 0, 0, true},
+		{"bad control", []byte{0x03, 0x00}, 0, 0, true},
+		{"truncated stored header", []byte{0x01, 0x00}, 0, 0, true},
+		{"truncated lzma header", lzmaHead[:5], 0, 0, true},
+		{"body past the end", []byte{0x02, 0xff, 0xff, 0x00}, 0, 0, true},
+	}
+	for _, c := range cases {
+		packed, unpacked, err := lzma2Size(c.in)
+		switch {
+		case c.bad && !errors.Is(err, ErrCorrupt):
+			t.Errorf("%s: got %d, %d, %v; want ErrCorrupt", c.name, packed, unpacked, err)
+		case !c.bad && (err != nil || packed != c.packed || unpacked != c.unpacked):
+			t.Errorf("%s: got %d, %d, %v; want %d, %d", c.name, packed, unpacked, err, c.packed, c.unpacked)
+		}
 	}
 }
 
@@ -704,7 +817,7 @@ func BenchmarkDecompress(b *testing.B) {
 // short for them: the block is too large, not corrupt.
 func TestXZLimitBelowDictionary(t *testing.T) {
 	r := randomBytes(64<<10, 51)
-	a := append(bytes.Clone(r), make([]byte, xzMinDict+(1<<20))...)
+	a := append(bytes.Clone(r), make([]byte, 9<<20)...)
 	src := append(bytes.Clone(a), r...) // matches from 9 MiB back
 	// A 64 MiB dictionary, as xz -9 uses, which the limits below cap.
 	var b bytes.Buffer
@@ -721,7 +834,7 @@ func TestXZLimitBelowDictionary(t *testing.T) {
 	c := b.Bytes()
 	d := mustNew(t, "xz")
 	n := int64(len(a))
-	for _, limit := range []int64{5000, xzMinDict, n - 300_000, n - 70_000, n - 5000, n - 300, n - 2, n - 1, n, int64(len(src)) - 1} {
+	for _, limit := range []int64{5000, 8 << 20, n - 300_000, n - 70_000, n - 5000, n - 300, n - 2, n - 1, n, int64(len(src)) - 1} {
 		if _, err := d.Decompress(nil, c, limit); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("limit %d: %v, want ErrTooLarge", limit, err)
 		}

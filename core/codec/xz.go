@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"hash/crc64"
-	"strings"
 
 	"github.com/ulikunitz/xz/lzma"
 )
@@ -14,9 +13,11 @@ import (
 // The xz container (https://tukaani.org/xz/xz-file-format.txt) is parsed here and
 // only the LZMA2 data is left to github.com/ulikunitz/xz/lzma. The package's own
 // xz.Reader allocates whatever dictionary a block header asks for, up to 4 GiB
-// from a few bytes of input; parsing the headers ourselves lets the dictionary be
-// capped by what the block can output. A dictionary larger than the output is
-// never used: a match cannot reach back past the start of the block.
+// from a few bytes of input, and learns a block's size only by decoding it;
+// parsing the headers ourselves, down to LZMA2's chunk headers, gives each block's
+// size before any decoding, which refuses bombs at once and caps the dictionary
+// at the block's output (a match cannot reach back past the start of the block,
+// so a larger dictionary is never used).
 
 const (
 	xzHeaderMagic = "\xfd7zXZ\x00"
@@ -24,7 +25,6 @@ const (
 	xzHeaderLen   = 12
 	xzFooterLen   = 12
 	xzFilterLZMA2 = 0x21
-	xzMinDict     = 8 << 20 // the least dictionary a block may have, whatever the limit
 )
 
 var crc64Table = crc64.MakeTable(crc64.ECMA)
@@ -201,59 +201,42 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	if compressedSize >= 0 && compressedSize < int64(len(data)) {
 		data = data[:compressedSize]
 	}
-	// What the block can yield: no more than its header says, nor than the input
-	// could encode (an LZMA2 chunk takes at least six bytes and yields at most
-	// 2 MiB), so that stated sizes drive allocation only as far as the input backs
-	// them.
+	// The LZMA2 chunk headers state how much each chunk yields, so the block's
+	// size is known before anything is decoded: a bomb is refused at once, and
+	// the dictionary, which no match can use beyond the block's own output, is
+	// allocated no larger than that output, whatever the header asks for.
+	packed, outLen, err := lzma2Size(data)
+	if err != nil {
+		return 0, rec, err
+	}
+	if uncompressedSize >= 0 && uncompressedSize != outLen {
+		return 0, rec, corrupt("xz", "block's chunks hold %d bytes, its header says %d", outLen, uncompressedSize)
+	}
 	start := int64(len(*out))
-	maxOut := (int64(len(data))/6 + 1) << 21
-	hint := 4 * int64(len(data))
-	if uncompressedSize >= 0 {
-		if limit >= 0 && uncompressedSize > limit-start {
-			return 0, rec, tooLarge("xz", limit)
-		}
-		maxOut = min(maxOut, uncompressedSize)
-		hint = uncompressedSize
+	if limit >= 0 && outLen > limit-start {
+		return 0, rec, tooLarge("xz", limit)
 	}
-	hint = min(hint, maxOut)
-	// A dictionary larger than the output is never used, since no match can reach
-	// back past the start of the block; so the limit caps it too, though not below
-	// the 8 MiB of xz's default preset, which keeps the errors of ordinary files
-	// exact (see below).
-	dictCap = min(dictCap, maxOut+1)
-	limitCapped := false
-	if limit >= 0 {
-		if c := max(limit-start+1, xzMinDict); c < dictCap {
-			dictCap, limitCapped = c, true
-		}
-	}
-	dictCap = max(dictCap, lzma.MinDictCap)
+	dictCap = max(min(dictCap, outLen), lzma.MinDictCap)
 
-	d.src.Reset(data)
+	d.src.Reset(data[:packed])
 	r, err := lzma.Reader2Config{DictCap: int(dictCap)}.NewReader2(&d.src)
 	if err != nil {
 		return 0, rec, corruptErr("xz", err)
 	}
-	*out, err = d.readAppend(*out, r, limit, int(hint))
+	*out, err = d.readAppend(*out, r, start+outLen, int(outLen))
 	switch {
 	case err == errLimit:
-		return 0, rec, tooLarge("xz", limit)
-	case err != nil && limitCapped && strings.Contains(err.Error(), "distance out of range"):
-		// A match reaching back further than the capped dictionary means the
-		// block has more output than the limit allows, though the decoder fails
-		// on it before handing that output over. (Corrupt data can fail the same
-		// way; the two cannot be told apart without the full dictionary.)
-		return 0, rec, tooLarge("xz", limit)
+		return 0, rec, corrupt("xz", "block yields more than its chunks state")
 	case err != nil:
 		return 0, rec, corruptErr("xz", err)
 	}
-	used := len(data) - d.src.Len()
+	used := packed - d.src.Len()
 	written := (*out)[start:]
+	if used != packed || int64(len(written)) != outLen {
+		return 0, rec, corrupt("xz", "block's LZMA2 data disagrees with its chunk headers")
+	}
 	if compressedSize >= 0 && int64(used) != compressedSize {
 		return 0, rec, corrupt("xz", "block has %d bytes of compressed data, its header says %d", used, compressedSize)
-	}
-	if uncompressedSize >= 0 && int64(len(written)) != uncompressedSize {
-		return 0, rec, corrupt("xz", "block decompressed to %d bytes, its header says %d", len(written), uncompressedSize)
 	}
 
 	// Block padding brings the block to a multiple of four bytes; the check follows.
@@ -285,6 +268,45 @@ func (d *xzDecompressor) block(out *[]byte, s []byte, check byte, checkLen int, 
 	}
 	rec = xzRecord{unpadded: uint64(headerLen + used + checkLen), uncompressed: uint64(len(written))}
 	return pos + checkLen, rec, nil
+}
+
+// lzma2Size walks the chunk headers of the LZMA2 data at the start of b and
+// returns the bytes the data takes, end marker included, and the bytes it
+// decodes to. Each chunk's header gives both its packed and its unpacked size,
+// so this reads a few bytes per chunk (of up to 2 MiB of output) and decodes
+// nothing.
+func lzma2Size(b []byte) (packed int, unpacked int64, err error) {
+	for pos := 0; ; {
+		if pos >= len(b) {
+			return 0, 0, corrupt("xz", "LZMA2 data ends without its end marker")
+		}
+		c := b[pos]
+		var head, body int
+		switch {
+		case c == 0x00: // end of data
+			return pos + 1, unpacked, nil
+		case c == 0x01 || c == 0x02: // stored chunk: 2 bytes of size - 1
+			head = 3
+			if pos+head > len(b) {
+				return 0, 0, corrupt("xz", "truncated LZMA2 chunk header")
+			}
+			body = int(binary.BigEndian.Uint16(b[pos+1:])) + 1
+			unpacked += int64(body)
+		case c >= 0x80: // LZMA chunk: 21 bits of unpacked size - 1, 16 of packed size - 1
+			head = 5
+			if c >= 0xc0 { // new properties follow
+				head = 6
+			}
+			if pos+head > len(b) {
+				return 0, 0, corrupt("xz", "truncated LZMA2 chunk header")
+			}
+			unpacked += int64(c&0x1f)<<16 + int64(binary.BigEndian.Uint16(b[pos+1:])) + 1
+			body = int(binary.BigEndian.Uint16(b[pos+3:])) + 1
+		default:
+			return 0, 0, corrupt("xz", "bad LZMA2 chunk control byte %#02x", c)
+		}
+		pos += head + body
+	}
 }
 
 // index checks the index at the start of s against the blocks decoded and returns

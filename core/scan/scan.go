@@ -107,6 +107,7 @@ type Scan struct {
 	work     chan *unit
 	wg       sync.WaitGroup
 	sem      *byteSem
+	large    chan struct{} // the one permit to decompress a block past smallBlock
 	deficit  atomic.Int64
 	surplus  int64 // rows framed beyond n_rows under ignore_errors (producer only)
 	unitLen  int   // compressed bytes of the last unit framed (producer only)
@@ -282,6 +283,7 @@ func (s *Scan) start() {
 	s.work = make(chan *unit)
 	s.spare = make(chan []byte, s.opts.Workers+1)
 	s.sem = newByteSem(s.ctx, s.opts.BufferBytes)
+	s.large = make(chan struct{}, 1)
 	s.wg.Add(1 + s.opts.Workers)
 	go s.produce()
 	for i := 0; i < s.opts.Workers; i++ {

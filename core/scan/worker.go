@@ -7,6 +7,7 @@ import (
 	"github.com/jetliner/jetliner/core/codec"
 	"github.com/jetliner/jetliner/core/container"
 	"github.com/jetliner/jetliner/core/decode"
+	"github.com/jetliner/jetliner/core/internal/scratch"
 	"github.com/jetliner/jetliner/core/jerr"
 	"github.com/jetliner/jetliner/core/source"
 )
@@ -18,7 +19,8 @@ type workerState struct {
 	codecs  map[string]codec.Decompressor
 	file    *fileInfo
 	dec     *decode.Decoder
-	scratch [decode.MaxLanes][]byte
+	scratch [decode.MaxLanes]scratch.Buffer
+	large   int // 1 + the slot of a block decompressed under the large permit, or 0
 	group   []decode.Block
 	groupOf []*container.Block
 }
@@ -29,6 +31,9 @@ func (s *Scan) worker() {
 	defer func() {
 		if st.dec != nil {
 			st.dec.Release()
+		}
+		for i := range st.scratch {
+			st.scratch[i].Free()
 		}
 	}()
 	// Blocks may be views of a mapped file, which faults if the file shrinks.
@@ -53,6 +58,7 @@ func (s *Scan) worker() {
 // process decodes a unit's blocks into batches. A panic here is a bug; it is
 // reported as an internal error rather than taking the process down.
 func (s *Scan) process(u *unit, st *workerState) {
+	defer s.releaseLarge(st)
 	defer func() {
 		if p := recover(); p != nil {
 			if st.dec != nil {
@@ -158,6 +164,7 @@ func (s *Scan) process(u *unit, st *workerState) {
 		clear(group)
 		clear(groupOf)
 		st.group, st.groupOf = group[:0], groupOf[:0]
+		s.releaseLarge(st)
 		if failed != nil && s.blockFailed(u, failed) {
 			break
 		}
@@ -188,14 +195,43 @@ func groupRows(group []decode.Block) int64 {
 	return n
 }
 
+// smallBlock is how far a worker may decompress a block on its own. A block
+// larger than that (up to max_block_size) needs the scan's one large permit, so
+// that however many workers run, decompressed blocks hold at most
+// max_block_size + workers x (smallBlock + maxGroupBytes) bytes: a file of
+// bombs read with ignore_errors cannot multiply the limit by the workers.
+// (A variable so that tests can make it small.)
+var smallBlock int64 = 64 << 20
+
 // decompress decompresses block b into the worker's scratch buffer number slot
 // and checks that it can hold its records.
+//
+// It first decompresses up to smallBlock bytes; a block that turns out larger is
+// decompressed again, from the start, under the large permit. Codecs that know
+// the size up front (snappy, xz, zstandard frames that state it) refuse at once,
+// so only deflate, bzip2 and unsized zstandard blocks of more than smallBlock
+// bytes pay for the first attempt, and such blocks are rare: writers cut blocks
+// at 16 KiB to a few MiB.
 func (s *Scan) decompress(u *unit, st *workerState, dc codec.Decompressor, slot int, b *container.Block, minRecord int64) ([]byte, *jerr.Error) {
-	data, err := dc.Decompress(st.scratch[slot][:0], b.Data, s.opts.MaxBlockSize)
-	if dc.Name() != "null" {
-		st.scratch[slot] = data[:0] // keep the grown buffer; the null codec returns its input
+	limit := s.opts.MaxBlockSize
+	first := limit
+	if (limit < 0 || limit > smallBlock) && dc.Name() != "null" { // the null codec holds nothing of its own
+		first = smallBlock
 	}
+	buf := &st.scratch[slot]
+	data, err := dc.Decompress(buf.Get(limit), b.Data, first)
+	if errors.Is(err, codec.ErrTooLarge) && first != limit {
+		if !s.acquireLarge(st, slot) {
+			return nil, jerr.New(jerr.Cancelled, "read cancelled")
+		}
+		data, err = dc.Decompress(buf.Get(limit), b.Data, limit)
+	}
+	buf.Keep(data)
 	if err != nil {
+		// A bomb may have written up to the limit: hand the pages back now
+		// rather than keep them for blocks that will not need them.
+		buf.Shrink(0)
+		s.releaseLarge(st)
 		kind := "could not decompress block"
 		if errors.Is(err, codec.ErrTooLarge) {
 			kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
@@ -207,6 +243,30 @@ func (s *Scan) decompress(u *unit, st *workerState, dc codec.Decompressor, slot 
 			WithPath(u.file.path).At(b.Index, -1, b.Offset)
 	}
 	return data, nil
+}
+
+// acquireLarge waits for the large permit for the block of the given slot. It
+// returns false if the scan was cancelled while waiting.
+func (s *Scan) acquireLarge(st *workerState, slot int) bool {
+	select {
+	case s.large <- struct{}{}:
+		st.large = slot + 1
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// releaseLarge gives back the large permit, if the worker holds it, once the
+// large block is decoded or has failed; the block's pages go back to the system
+// with it.
+func (s *Scan) releaseLarge(st *workerState) {
+	if st.large == 0 {
+		return
+	}
+	st.scratch[st.large-1].Shrink(int(smallBlock))
+	st.large = 0
+	<-s.large
 }
 
 func (s *Scan) take(dec *decode.Decoder, u *unit) batch {
