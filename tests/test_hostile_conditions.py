@@ -412,6 +412,68 @@ def test_uint64_row_index_over_its_range(small: Path, api: str, monkeypatch: pyt
         read(paths, 2**63)
 
 
+def _polars64() -> Path:
+    """Polars' 64-bit-index runtime, installed beside the venv's by ``make tools``."""
+    path = Path(os.environ.get("JETLINER_POLARS64") or Path(__file__).parent.parent / ".tools" / "polars64")
+    if not (path / "_polars_runtime_64").is_dir():
+        pytest.fail(
+            f"Polars' 64-bit-index runtime is not installed at {path}. Run `make tools` (it pip-installs "
+            "polars-runtime-64, of the venv's Polars version, into .tools/polars64), or point "
+            "JETLINER_POLARS64 at such a directory."
+        )
+    return path
+
+
+def test_row_index_with_polars_64_bit_index_runtime(small: Path) -> None:
+    """With Polars' 64-bit-index runtime (polars[rt64]) the row index is UInt64 on
+    its own, and right over the whole range, past 2**63 too."""
+    script = """
+        import json, sys
+        import jetliner
+        import polars as pl
+        from jetliner import _options
+
+        paths = sys.argv[1:]
+        polars_index = pl.LazyFrame({"a": [0]}).with_row_index().collect_schema()["index"]
+        out = {"type": _options.row_index_type(), "with_row_index": str(polars_index)}
+        for offset in (2**32 - 1, 2**32, 2**63 - 51, 2**63 - 1):
+            kw = dict(row_index_name="i", row_index_offset=offset, batch_size=10)
+            frames = {
+                "read_avro": jetliner.read_avro(paths, **kw),
+                "scan_avro": jetliner.scan_avro(paths, **kw).collect(),
+                "MultiAvroReader": pl.concat(list(jetliner.MultiAvroReader(paths, **kw))),
+            }
+            for api, df in frames.items():
+                right = df["i"].to_list() == list(range(offset, offset + 50))
+                out[f"{api} {offset}"] = [str(df.schema["i"]), right]
+        try:
+            jetliner.read_avro(paths, row_index_name="i", row_index_offset=2**63)
+        except jetliner.ConfigurationError as exc:
+            out["2**63"] = str(exc)
+        print(json.dumps(out))
+    """
+    paths = [str(p) for p in _two_files(small)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(_polars64()), os.environ.get("PYTHONPATH")])),
+        "POLARS_FORCE_PKG": "64",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    out = _last_json(proc)
+    assert out.pop("type") == "uint64"
+    assert out.pop("with_row_index") == "UInt64"
+    assert "row_index_offset must be at most" in out.pop("2**63")
+    assert len(out) == 12
+    for case, (dtype, right) in out.items():
+        assert (dtype, right) == ("UInt64", True), case
+
+
 def test_row_index_offset_without_a_row_index_is_not_checked_against_uint32(small: Path) -> None:
     # Without row_index_name there is no index column to overflow.
     assert jetliner.read_avro(small, row_index_offset=2**40).height == ROWS
