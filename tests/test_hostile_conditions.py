@@ -334,6 +334,16 @@ def test_hostile_values_are_configuration_errors(small: Path) -> None:
         assert "Go struct" not in message and "unmarshal" not in message, (where, message)
 
 
+def test_max_retries_is_bounded(small: Path) -> None:
+    """storage_options' one number: checked for every read, not only when an S3
+    source is opened (a local read ignored max_retries=2**70)."""
+    for ok in (0, 100, "100", " 5 "):
+        assert jetliner.read_avro(small, storage_options={"max_retries": ok}).height == ROWS
+    for bad in (101, -1, 2**70, True, 1.5, "many", "-1", "1e3", None):
+        with pytest.raises(jetliner.ConfigurationError, match="max_retries must be an integer from 0 to 100"):
+            jetliner.read_avro(small, storage_options={"max_retries": bad})
+
+
 def test_the_engine_checks_the_bounds_too(small: Path) -> None:
     """Options sent straight to the C ABI, past the Python checks: the engine
     refuses them with the same words, and a number too large for its field names

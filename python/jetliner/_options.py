@@ -32,6 +32,7 @@ MAX_READ_CHUNK_SIZE = 2**30  # 1 GiB per request: a request's buffer is allocate
 MAX_MAX_BLOCK_SIZE = 2**40  # 1 TiB: a larger block would not fit in memory to decode
 MAX_ROWS = 2**63 - 1  # n_rows and row_index_offset: what the engine counts rows in
 MAX_UINT32_INDEX = 2**32 - 1  # the largest value of Polars' default (UInt32) row index
+MAX_RETRIES = 100  # storage_options max_retries: S3 attempts after the first, each with backoff
 
 STORAGE_KEYS = (
     "aws_access_key_id",
@@ -116,7 +117,9 @@ def check_storage_options(options: Any) -> dict[str, str] | None:
             raise ConfigurationError(
                 f"unknown storage_options key {key!r}; expected one of {', '.join(STORAGE_KEYS)}"
             )
-        if isinstance(value, bool):
+        if key == "max_retries":
+            value = _max_retries(value)
+        elif isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, (int, float, Path)):
             value = str(value)
@@ -127,6 +130,21 @@ def check_storage_options(options: Any) -> dict[str, str] | None:
             )
         out[key] = value
     return out
+
+
+def _max_retries(value: Any) -> str:
+    """max_retries as the engine takes it; checked here too, as the engine only
+    looks at it when it opens an S3 source."""
+    n = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        n = int(value)
+    if n is None or not 0 <= n <= MAX_RETRIES:
+        raise ConfigurationError(
+            f"storage_options max_retries must be an integer from 0 to {MAX_RETRIES}, got {value!r}"
+        )
+    return str(n)
 
 
 @lru_cache(maxsize=1)
