@@ -204,7 +204,7 @@ BOUNDS = {
     "buffer_blocks": _options.MAX_BUFFER_BLOCKS,
     "buffer_bytes": _options.MAX_BUFFER_BYTES,
     "read_chunk_size": _options.MAX_READ_CHUNK_SIZE,
-    "max_block_size": _options.MAX_MAX_BLOCK_SIZE,
+    "max_block_size": _options.MAX_BLOCK_SIZE_CAP,
     "n_rows": _options.MAX_ROWS,
     "row_index_offset": _options.MAX_ROWS,
 }

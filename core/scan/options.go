@@ -54,8 +54,8 @@ const (
 // a read, and low enough that no value can make the engine allocate absurdly or
 // make a channel of impossible size (buffer_blocks=2**62 used to fail inside the
 // pipeline, and 2**32 to abort the process with Go's "out of memory"). The Python
-// package checks the same bounds (python/jetliner/_options.py) with the same
-// messages; these are the engine's own guard for any other caller of the C ABI.
+// package checks the same bounds first (python/jetliner/_options.py); these are
+// the engine's own guard, for any other caller of the C ABI.
 const (
 	// MaxBatchSize: rows per batch. A DataFrame of Polars' default build holds at
 	// most 2**32-1 rows, and one batch is built whole in memory.
@@ -69,9 +69,9 @@ const (
 	// MaxReadChunkSize: 1 GiB per read request or ranged GET; a request's buffer
 	// is allocated whole.
 	MaxReadChunkSize = 1 << 30
-	// MaxMaxBlockSize: a 1 TiB block would not fit in memory to be decoded; None
+	// MaxBlockSizeCap: a 1 TiB block would not fit in memory to be decoded; None
 	// (here < 0) is how to ask for no cap.
-	MaxMaxBlockSize = 1 << 40
+	MaxBlockSizeCap = 1 << 40
 	// MaxWorkers: decoding goroutines, each with its own decoder state.
 	MaxWorkers = 1024
 )
@@ -100,8 +100,8 @@ func (o *Options) validate() error {
 		return bad("read_chunk_size must be at most %d (1 GiB), got %d", MaxReadChunkSize, o.ReadChunkSize)
 	case o.MaxBlockSize == 0:
 		return bad("max_block_size must be a positive integer or None, got 0")
-	case o.MaxBlockSize > MaxMaxBlockSize:
-		return bad("max_block_size must be at most %d (1 TiB), or None for no cap, got %d", int64(MaxMaxBlockSize), o.MaxBlockSize)
+	case o.MaxBlockSize > MaxBlockSizeCap:
+		return bad("max_block_size must be at most %d (1 TiB), or None for no cap, got %d", int64(MaxBlockSizeCap), o.MaxBlockSize)
 	case o.Workers > MaxWorkers:
 		return bad("workers must be at most %d, got %d", MaxWorkers, o.Workers)
 	case o.RowIndexType != "uint32" && o.RowIndexType != "uint64":

@@ -544,7 +544,7 @@ func TestOptionValidation(t *testing.T) {
 		func(o *Options) { o.BufferBlocks = 1 << 62 },
 		func(o *Options) { o.BufferBytes = MaxBufferBytes + 1 },
 		func(o *Options) { o.ReadChunkSize = MaxReadChunkSize + 1 },
-		func(o *Options) { o.MaxBlockSize = MaxMaxBlockSize + 1 },
+		func(o *Options) { o.MaxBlockSize = MaxBlockSizeCap + 1 },
 		func(o *Options) { o.Workers = MaxWorkers + 1 },
 		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxUint32+1 },
 		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxInt64 },
@@ -567,7 +567,7 @@ func TestOptionBounds(t *testing.T) {
 		t.Setenv("JETLINER_NO_MMAP", noMmap) // pread allocates a read_chunk_size buffer
 		o := opts(p)
 		o.BatchSize, o.BufferBlocks, o.BufferBytes = MaxBatchSize, MaxBufferBlocks, MaxBufferBytes
-		o.ReadChunkSize, o.MaxBlockSize, o.Workers = MaxReadChunkSize, MaxMaxBlockSize, MaxWorkers
+		o.ReadChunkSize, o.MaxBlockSize, o.Workers = MaxReadChunkSize, MaxBlockSizeCap, MaxWorkers
 		o.NRows = math.MaxInt64
 		if r := run(t, o); r.err != nil || len(r.x) != 300 {
 			t.Errorf("JETLINER_NO_MMAP=%q: %d rows, %v", noMmap, len(r.x), r.err)

@@ -29,7 +29,7 @@ MAX_BATCH_SIZE = 2**32 - 1  # rows: the most a DataFrame of Polars' default buil
 MAX_BUFFER_BLOCKS = 2**16  # batches queued ahead, a queue allocated up front
 MAX_BUFFER_BYTES = 2**40  # 1 TiB of read-ahead: more memory than a read can use
 MAX_READ_CHUNK_SIZE = 2**30  # 1 GiB per request: a request's buffer is allocated whole
-MAX_MAX_BLOCK_SIZE = 2**40  # 1 TiB: a larger block would not fit in memory to decode
+MAX_BLOCK_SIZE_CAP = 2**40  # 1 TiB: a larger block would not fit in memory to decode
 MAX_ROWS = 2**63 - 1  # n_rows and row_index_offset: what the engine counts rows in
 MAX_UINT32_INDEX = 2**32 - 1  # the largest value of Polars' default (UInt32) row index
 MAX_RETRIES = 100  # storage_options max_retries: S3 attempts after the first, each with backoff
@@ -190,7 +190,7 @@ def build(
         ),
         "batch_size": _int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE),
         "max_block_size": _int(
-            "max_block_size", max_block_size, minimum=1, maximum=MAX_MAX_BLOCK_SIZE, allow_none=True
+            "max_block_size", max_block_size, minimum=1, maximum=MAX_BLOCK_SIZE_CAP, allow_none=True
         ),
     }
     if (
