@@ -36,11 +36,21 @@ $(LIB): $(GO_SOURCES)
 
 build: $(LIB)
 
-# Test tools, installed into .tools/bin (not into the user's GOPATH).
+# Test tools, installed into .tools (not into the user's GOPATH or the venv).
 $(VERSITYGW):
 	GOBIN=$(abspath $(TOOLS)) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
-tools: $(VERSITYGW)
+# Polars' 64-bit-index runtime, beside the venv's own (32-bit) one and of the same
+# version: a test runs Polars with it (POLARS_FORCE_PKG=64) to check the UInt64
+# row index end to end.
+POLARS64 := .tools/polars64
+$(POLARS64)/.installed: $(VENV)/.installed
+	rm -rf $(POLARS64)
+	$(PY) -m pip install --quiet --no-deps --target $(POLARS64) \
+		"polars-runtime-64==$$($(PY) -c 'import polars; print(polars.__version__)')"
+	touch $@
+
+tools: $(VERSITYGW) $(POLARS64)/.installed
 
 demo: venv build
 	$(PY) examples/demo.py

@@ -8,6 +8,8 @@ package main
 #include <stdint.h>
 #include <stdlib.h>
 #include "arrow_c.h"
+void jl_guard_array(struct ArrowArray* a);
+void jl_guard_schema(struct ArrowSchema* s);
 */
 import "C"
 
@@ -151,6 +153,7 @@ func jl_scan_schema(id C.uint64_t, out *C.struct_ArrowSchema) (res *C.char) {
 		return reply(nil, err)
 	}
 	cdata.ExportArrowSchema(h.scan.Schema(), (*cdata.CArrowSchema)(unsafe.Pointer(out)))
+	C.jl_guard_schema(out)
 	return reply(nil, nil)
 }
 
@@ -189,6 +192,7 @@ func jl_scan_next(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
 	}
 	defer rec.Release()
 	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	C.jl_guard_array(out) // see fork.c
 	return reply(map[string]any{"end": false, "rows": rec.NumRows()}, nil)
 }
 
@@ -206,6 +210,7 @@ func jl_scan_empty(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
 	rec := emptyRecord(h.scan.Schema())
 	defer rec.Release()
 	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	C.jl_guard_array(out) // see fork.c
 	return reply(nil, nil)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/jetliner/jetliner/core/jerr"
@@ -35,6 +36,12 @@ func parseOptions(text []byte) (scan.Options, error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
+		// A number that does not fit the field (batch_size=2**70) is said in the
+		// option's words, not as a Go struct field.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return scan.Options{}, jerr.New(jerr.Config, "option %s cannot be %s: out of range or of the wrong type", te.Field, te.Value)
+		}
 		return scan.Options{}, jerr.Wrap(jerr.Config, err, "bad options")
 	}
 	o := scan.DefaultOptions()

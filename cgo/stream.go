@@ -5,6 +5,8 @@ package main
 #include <stdint.h>
 #include <stdlib.h>
 #include "arrow_c.h"
+void jl_guard_array(struct ArrowArray* a);
+void jl_guard_schema(struct ArrowSchema* s);
 void jl_stream_init(struct ArrowArrayStream* s, uintptr_t id);
 */
 import "C"
@@ -84,6 +86,7 @@ func jlStreamGetSchema(s *C.struct_ArrowArrayStream, out *C.struct_ArrowSchema) 
 		return st.fail(err)
 	}
 	cdata.ExportArrowSchema(h.scan.Schema(), (*cdata.CArrowSchema)(unsafe.Pointer(out)))
+	C.jl_guard_schema(out)
 	return 0
 }
 
@@ -111,6 +114,7 @@ func jlStreamGetNext(s *C.struct_ArrowArrayStream, out *C.struct_ArrowArray) (rc
 	}
 	defer rec.Release()
 	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	C.jl_guard_array(out) // see fork.c
 	return 0
 }
 

@@ -85,7 +85,13 @@ func (c *chunkReader) fill(n int) error {
 	// Slide the unread tail to the front and read a whole chunk behind it.
 	start := c.offset()
 	unread := c.buf[c.pos:]
-	if want := max(n, c.chunk); cap(c.buf) < want {
+	// A whole chunk, but not more than the source has left: the buffer is
+	// allocated whole, and read_chunk_size may be far larger than a small file.
+	want := c.chunk
+	if rest := c.src.Size() - start; int64(want) > rest {
+		want = int(max(rest, 0))
+	}
+	if want = max(want, n); cap(c.buf) < want {
 		nb := make([]byte, len(unread), want)
 		copy(nb, unread)
 		c.buf = nb

@@ -795,3 +795,27 @@ func FuzzReader(f *testing.F) {
 		t.Fatalf("more iterations than bytes")
 	})
 }
+
+// A chunk size far beyond the file (read_chunk_size allows up to 1 GiB) reads it
+// with a buffer the size of the file: the buffer is allocated whole.
+func TestHugeChunkSize(t *testing.T) {
+	f, _ := manyBlocks(t, "null")
+	rd := mustOpen(t, f.Bytes, Options{ChunkSize: 1 << 30})
+	n := 0
+	for {
+		_, _, err := rd.Next(nil)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != len(f.Blocks) {
+		t.Errorf("%d blocks, want %d", n, len(f.Blocks))
+	}
+	if c := cap(rd.r.buf); c > len(f.Bytes) {
+		t.Errorf("read buffer of %d bytes for a file of %d", c, len(f.Bytes))
+	}
+}

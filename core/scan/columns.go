@@ -11,11 +11,20 @@ import (
 	"github.com/jetliner/jetliner/core/jerr"
 )
 
-// rowIndex builds the row index column for rows starting at first.
-func rowIndex(alloc memory.Allocator, typ string, first int64, rows int) (arrow.Array, error) {
+// needU64Index says how to get row indices past UInt32.
+const needU64Index = "Polars' 64-bit-index runtime is needed (pip install 'polars[rt64]')"
+
+// rowIndex builds the row index column for rows starting at first. The bounds are
+// checked without overflow: first may be up to 2**63-1 plus the rows already read,
+// where first+rows wrapped around and the check passed (2**63-1 gave a UInt32
+// index of 4294967295, 0, 1, ...).
+func rowIndex(alloc memory.Allocator, typ string, first uint64, rows int) (arrow.Array, error) {
+	n := uint64(rows)
 	if typ == "uint32" {
-		if first+int64(rows) > math.MaxUint32+1 {
-			return nil, jerr.New(jerr.Config, "the row index overflows UInt32 after %d rows; Polars with 64-bit indices (polars-u64-idx) is needed", int64(math.MaxUint32)+1)
+		const limit = math.MaxUint32 + 1 // indices 0 .. 2**32-1
+		if n > limit || first > limit-n {
+			return nil, jerr.New(jerr.Config, "the row index overflows UInt32: it would pass %d (row_index_offset plus rows read); %s",
+				uint64(math.MaxUint32), needU64Index)
 		}
 		buf := memory.NewResizableBuffer(alloc)
 		buf.Resize(rows * 4)
@@ -25,11 +34,14 @@ func rowIndex(alloc memory.Allocator, typ string, first int64, rows int) (arrow.
 		}
 		return finishArray(arrow.PrimitiveTypes.Uint32, rows, buf), nil
 	}
+	if n > 0 && first > math.MaxUint64-(n-1) {
+		return nil, jerr.New(jerr.Config, "the row index overflows UInt64: it would pass %d", uint64(math.MaxUint64))
+	}
 	buf := memory.NewResizableBuffer(alloc)
 	buf.Resize(rows * 8)
 	vals := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(buf.Buf()))), rows)
 	for i := range vals {
-		vals[i] = uint64(first) + uint64(i)
+		vals[i] = first + uint64(i)
 	}
 	return finishArray(arrow.PrimitiveTypes.Uint64, rows, buf), nil
 }

@@ -278,12 +278,15 @@ func (s *Scan) Errors() []BadBlock {
 }
 
 func (s *Scan) start() {
-	s.started = true
-	s.order = make(chan *unit, s.opts.BufferBlocks)
-	s.work = make(chan *unit)
-	s.spare = make(chan []byte, s.opts.Workers+1)
+	// Everything that can fail (a make of a size validate should have refused)
+	// happens before the scan counts as started: stop drains s.order, and a
+	// started scan without one blocked Close forever.
+	order := make(chan *unit, s.opts.BufferBlocks)
+	spare := make(chan []byte, s.opts.Workers+1)
+	s.order, s.spare, s.work = order, spare, make(chan *unit)
 	s.sem = newByteSem(s.ctx, s.opts.BufferBytes)
 	s.large = make(chan struct{}, 1)
+	s.started = true
 	s.wg.Add(1 + s.opts.Workers)
 	go s.produce()
 	for i := 0; i < s.opts.Workers; i++ {
@@ -369,7 +372,8 @@ func (s *Scan) record(b batch) (arrow.Record, error) {
 		}
 	}()
 	if s.opts.RowIndexName != "" {
-		idx, err := rowIndex(s.alloc, s.opts.RowIndexType, s.opts.RowIndexOffset+s.emitted, b.rows)
+		// In uint64: offset+emitted passes MaxInt64 for offsets near it.
+		idx, err := rowIndex(s.alloc, s.opts.RowIndexType, uint64(s.opts.RowIndexOffset)+uint64(s.emitted), b.rows)
 		if err != nil {
 			releaseAll(b.cols)
 			return nil, err
@@ -410,7 +414,7 @@ func (s *Scan) finish() {
 
 // stop cancels the pipeline and waits for its goroutines, freeing what they made.
 func (s *Scan) stop() {
-	if !s.started {
+	if !s.started || s.order == nil {
 		return
 	}
 	s.cancel()

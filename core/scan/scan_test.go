@@ -580,6 +580,17 @@ func TestOptionValidation(t *testing.T) {
 		func(o *Options) { o.RowIndexType = "int64" },
 		func(o *Options) { o.RowIndexOffset = -1 },
 		func(o *Options) { o.RowIndexName, o.IncludeFilePaths = "a", "a" },
+		// One past each upper bound, and the values that used to hang or abort.
+		func(o *Options) { o.BatchSize = MaxBatchSize + 1 },
+		func(o *Options) { o.BufferBlocks = MaxBufferBlocks + 1 },
+		func(o *Options) { o.BufferBlocks = 1 << 32 },
+		func(o *Options) { o.BufferBlocks = 1 << 62 },
+		func(o *Options) { o.BufferBytes = MaxBufferBytes + 1 },
+		func(o *Options) { o.ReadChunkSize = MaxReadChunkSize + 1 },
+		func(o *Options) { o.MaxBlockSize = MaxBlockSizeCap + 1 },
+		func(o *Options) { o.Workers = MaxWorkers + 1 },
+		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxUint32+1 },
+		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxInt64 },
 	}
 	for i, f := range bad {
 		o := opts(p)
@@ -588,6 +599,58 @@ func TestOptionValidation(t *testing.T) {
 		if jerr.KindOf(err) != jerr.Config {
 			t.Errorf("case %d: %v", i, err)
 		}
+	}
+}
+
+// Every numeric option at its upper bound reads normally.
+func TestOptionBounds(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := writeFile(t, dir, "a.avro", "deflate", blocks(0, 3, 100))
+	for _, noMmap := range []string{"", "1"} {
+		t.Setenv("JETLINER_NO_MMAP", noMmap) // pread allocates a read_chunk_size buffer
+		o := opts(p)
+		o.BatchSize, o.BufferBlocks, o.BufferBytes = MaxBatchSize, MaxBufferBlocks, MaxBufferBytes
+		o.ReadChunkSize, o.MaxBlockSize, o.Workers = MaxReadChunkSize, MaxBlockSizeCap, MaxWorkers
+		o.NRows = math.MaxInt64
+		if r := run(t, o); r.err != nil || len(r.x) != 300 {
+			t.Errorf("JETLINER_NO_MMAP=%q: %d rows, %v", noMmap, len(r.x), r.err)
+		}
+	}
+	o := opts(p)
+	o.RowIndexName, o.RowIndexOffset = "i", math.MaxUint32-299
+	if r := run(t, o); r.err != nil || r.index[299] != math.MaxUint32 {
+		t.Errorf("last UInt32 index: %v", r.err)
+	}
+}
+
+// A scan whose pipeline fails to start (here a channel of impossible size, which
+// validate refuses but a bug could still produce) closes at once: Close used to
+// wait forever on the channel that was never made.
+func TestCloseAfterFailedStart(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := writeFile(t, dir, "a.avro", "null", blocks(0, 2, 10))
+	s, err := Open(context.Background(), opts(p), memory.NewGoAllocator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.opts.BufferBlocks = -1
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Error("a channel of size -1 was made")
+			}
+		}()
+		s.Next()
+	}()
+	closed := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked on a scan that failed to start")
 	}
 }
 
@@ -621,6 +684,57 @@ func TestRowIndexOverflow(t *testing.T) {
 	o.RowIndexType = "uint64"
 	if r := run(t, o); r.err != nil || r.index[19] != math.MaxUint32+5 {
 		t.Errorf("uint64: %v, %v", r.index, r.err)
+	}
+}
+
+// The row index is right or an error over the whole range of offsets: near 2**63
+// the sum offset+rows wrapped around in int64, and a UInt32 index silently
+// counted 4294967295, 0, 1, ...
+func TestRowIndexRange(t *testing.T) {
+	dir := t.TempDir()
+	const rows = 20
+	p, _ := writeFile(t, dir, "a.avro", "null", blocks(0, 2, 10))
+	for _, tc := range []struct {
+		typ    string
+		offset int64
+		ok     bool
+	}{
+		{"uint32", math.MaxUint32 + 1 - rows, true}, // the last index is 2**32-1
+		{"uint32", math.MaxUint32 + 2 - rows, false},
+		{"uint32", math.MaxUint32, false},
+		{"uint32", math.MaxInt64 - rows, false},
+		{"uint32", math.MaxInt64 - 5, false},
+		{"uint64", math.MaxUint32 + 1 - rows, true},
+		{"uint64", math.MaxInt64 - rows, true},
+		{"uint64", math.MaxInt64 - 5, true}, // passes MaxInt64, still within uint64
+		{"uint64", math.MaxInt64, true},
+	} {
+		for _, batch := range []int{10, 100} {
+			o := opts(p)
+			o.RowIndexName, o.RowIndexType, o.RowIndexOffset, o.BatchSize = "i", tc.typ, tc.offset, batch
+			r := run(t, o)
+			if !tc.ok {
+				if jerr.KindOf(r.err) != jerr.Config {
+					t.Errorf("%s offset %d: want a Config error, got %v with index %v", tc.typ, tc.offset, r.err, r.index)
+				}
+				for i, v := range r.index {
+					if v != uint64(tc.offset)+uint64(i) {
+						t.Errorf("%s offset %d: index[%d] = %d before the error", tc.typ, tc.offset, i, v)
+					}
+				}
+				continue
+			}
+			if r.err != nil || len(r.index) != rows {
+				t.Errorf("%s offset %d: %d rows, %v", tc.typ, tc.offset, len(r.index), r.err)
+				continue
+			}
+			for i, v := range r.index {
+				if v != uint64(tc.offset)+uint64(i) {
+					t.Errorf("%s offset %d: index[%d] = %d", tc.typ, tc.offset, i, v)
+					break
+				}
+			}
+		}
 	}
 }
 

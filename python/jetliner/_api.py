@@ -62,7 +62,9 @@ def scan_avro(
     row_index_name
         Add a row index column of this name as the first column.
     row_index_offset
-        The first value of the row index.
+        The first value of the row index; at most 2**63 - 1. With Polars' UInt32
+        index, an index past 2**32 - 1 is a ``ConfigurationError``, never a
+        wrap-around.
     glob
         Expand glob patterns; ``False`` takes every path literally.
     include_file_paths
@@ -73,19 +75,38 @@ def scan_avro(
         S3 settings: ``aws_access_key_id``, ``aws_secret_access_key``,
         ``aws_session_token``, ``region``, ``endpoint``, ``max_retries``.
     buffer_blocks
-        How many blocks (decode units) may be read ahead of the decoder.
+        How many blocks (decode units) may be read ahead of the decoder; at
+        most 65,536.
     buffer_bytes
-        Cap on the compressed bytes held by read-ahead.
+        Cap on the compressed bytes held by read-ahead; at most 1 TiB (2**40).
     read_chunk_size
-        I/O request size in bytes; ``None`` chooses one for the source.
+        I/O request size in bytes; ``None`` chooses one for the source. At most
+        1 GiB (2**30).
     batch_size
-        Target rows per batch.
+        Target rows per batch; at most 2**32 - 1.
     max_block_size
-        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+        Refuse blocks that decompress to more than this many bytes (``None``: no
+        cap); at most 1 TiB (2**40).
 
     Returns
     -------
     LazyFrame
+
+    Raises
+    ------
+    ConfigurationError
+        An option of the wrong type or out of its range (each numeric option has
+        an upper bound, see the user guide's limits of the options).
+    ForkedProcessError
+        In a process forked after jetliner's engine started (use the ``spawn`` or
+        ``forkserver`` start method of ``multiprocessing``).
+
+    Notes
+    -----
+    Ctrl-C while the query runs stops it with ``KeyboardInterrupt``. Between the
+    batches of ``collect_batches()``, while the caller's own code runs, Ctrl-C
+    interrupts that code instead, as it would without jetliner, and the read stays
+    paused.
 
     Examples
     --------
@@ -135,9 +156,10 @@ def scan_avro(
         try:
             while (df := scan.next_batch()) is not None:
                 if watch.interrupted():
-                    # This runs on a Polars thread; raising stops the query and
-                    # the main thread gets its KeyboardInterrupt from Python's
-                    # own handler, to which the signal was handed on.
+                    # This runs on a Polars thread, and the main thread waits in
+                    # Polars for the query: raising stops the query, and Polars
+                    # raises the KeyboardInterrupt to the main thread. (When the
+                    # main thread is elsewhere, the watch hands the signal to it.)
                     raise KeyboardInterrupt
                 if with_columns is not None and df.columns != with_columns:
                     df = df.select(with_columns)
@@ -201,7 +223,9 @@ def read_avro(
     row_index_name
         Add a row index column of this name as the first column.
     row_index_offset
-        The first value of the row index.
+        The first value of the row index; at most 2**63 - 1. With Polars' UInt32
+        index, an index past 2**32 - 1 is a ``ConfigurationError``, never a
+        wrap-around.
     glob
         Expand glob patterns; ``False`` takes every path literally.
     include_file_paths
@@ -211,15 +235,19 @@ def read_avro(
     storage_options
         S3 settings, as in :func:`scan_avro`.
     buffer_blocks
-        How many blocks (decode units) may be read ahead of the decoder.
+        How many blocks (decode units) may be read ahead of the decoder; at
+        most 65,536.
     buffer_bytes
-        Cap on the compressed bytes held by read-ahead.
+        Cap on the compressed bytes held by read-ahead; at most 1 TiB (2**40).
     read_chunk_size
-        I/O request size in bytes; ``None`` chooses one for the source.
+        I/O request size in bytes; ``None`` chooses one for the source. At most
+        1 GiB (2**30).
     batch_size
-        Rows per batch while reading (the result is one DataFrame of them).
+        Rows per batch while reading (the result is one DataFrame of them); at
+        most 2**32 - 1.
     max_block_size
-        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+        Refuse blocks that decompress to more than this many bytes (``None``: no
+        cap); at most 1 TiB (2**40).
     progress
         Show a progress bar of the bytes and rows read: tqdm's (a widget in
         Jupyter) when tqdm is installed, otherwise a line of text on stderr.
@@ -227,6 +255,15 @@ def read_avro(
     Returns
     -------
     DataFrame
+
+    Raises
+    ------
+    ConfigurationError
+        An option of the wrong type or out of its range (each numeric option has
+        an upper bound, see the user guide's limits of the options).
+    ForkedProcessError
+        In a process forked after jetliner's engine started (use the ``spawn`` or
+        ``forkserver`` start method of ``multiprocessing``).
 
     Examples
     --------
@@ -374,14 +411,16 @@ def open(
     path
         A local path, ``file://`` URL or ``s3://bucket/key`` URI.
     batch_size
-        Target rows per batch; a batch may be a little larger, the last smaller.
+        Target rows per batch (at most 2**32 - 1); a batch may be a little
+        larger, the last smaller.
         Very wide rows give smaller batches: a batch holds at most
         ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
         decoded in parallel.
     buffer_blocks
-        How many blocks (decode units) may be read ahead of the decoder.
+        How many blocks (decode units) may be read ahead of the decoder; at
+        most 65,536.
     buffer_bytes
-        Cap on the compressed bytes held by read-ahead.
+        Cap on the compressed bytes held by read-ahead; at most 1 TiB (2**40).
     ignore_errors
         Skip bad blocks instead of raising; the reader's ``errors`` lists them.
     projected_columns
@@ -389,15 +428,19 @@ def open(
     storage_options
         S3 settings, as in :func:`scan_avro`.
     read_chunk_size
-        I/O request size in bytes; ``None`` picks one for the source.
+        I/O request size in bytes; ``None`` picks one for the source. At most
+        1 GiB (2**30).
     max_block_size
-        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+        Refuse blocks that decompress to more than this many bytes (``None``: no
+        cap); at most 1 TiB (2**40).
     n_rows
         Stop after this many rows.
     row_index_name
         Add a row index column of this name first.
     row_index_offset
-        The first value of the row index.
+        The first value of the row index; at most 2**63 - 1. With Polars' UInt32
+        index, an index past 2**32 - 1 is a ``ConfigurationError``, never a
+        wrap-around.
     include_file_paths
         Add a column of this name holding the file's path.
     progress

@@ -20,6 +20,20 @@ DEFAULT_BUFFER_BLOCKS = 4
 DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BLOCK_SIZE = 512 * 1024 * 1024
 
+# Upper bounds of the numeric options, the same as the engine's (core/scan/options.go,
+# which checks them again for any other caller). Each lies far above any setting
+# that helps a read, and low enough that no value can make the engine allocate
+# absurdly: buffer_blocks=2**32 used to abort the process with Go's "out of memory",
+# and 2**62 to hang the read.
+MAX_BATCH_SIZE = 2**32 - 1  # rows: the most a DataFrame of Polars' default build holds
+MAX_BUFFER_BLOCKS = 2**16  # batches queued ahead, a queue allocated up front
+MAX_BUFFER_BYTES = 2**40  # 1 TiB of read-ahead: more memory than a read can use
+MAX_READ_CHUNK_SIZE = 2**30  # 1 GiB per request: a request's buffer is allocated whole
+MAX_BLOCK_SIZE_CAP = 2**40  # 1 TiB: a larger block would not fit in memory to decode
+MAX_ROWS = 2**63 - 1  # n_rows and row_index_offset: what the engine counts rows in
+MAX_UINT32_INDEX = 2**32 - 1  # the largest value of Polars' default (UInt32) row index
+MAX_RETRIES = 100  # storage_options max_retries: S3 attempts after the first, each with backoff
+
 STORAGE_KEYS = (
     "aws_access_key_id",
     "aws_secret_access_key",
@@ -63,7 +77,7 @@ def normalize_sources(source: Any) -> list[str]:
     return out
 
 
-def _int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> int | None:
+def _int(name: str, value: Any, *, minimum: int, maximum: int, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -71,7 +85,10 @@ def _int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> in
         raise ConfigurationError(f"{name} must be {kind}, not {type(value).__name__}")
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    if value > maximum:
+        hint = " (None for no cap)" if name == "max_block_size" else ""
+        raise ConfigurationError(f"{name} must be at most {maximum:,}{hint}, got {value:,}")
+    return int(value)  # a plain int, for an int subclass's JSON
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -100,7 +117,9 @@ def check_storage_options(options: Any) -> dict[str, str] | None:
             raise ConfigurationError(
                 f"unknown storage_options key {key!r}; expected one of {', '.join(STORAGE_KEYS)}"
             )
-        if isinstance(value, bool):
+        if key == "max_retries":
+            value = _max_retries(value)
+        elif isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, (int, float, Path)):
             value = str(value)
@@ -111,6 +130,21 @@ def check_storage_options(options: Any) -> dict[str, str] | None:
             )
         out[key] = value
     return out
+
+
+def _max_retries(value: Any) -> str:
+    """max_retries as the engine takes it; checked here too, as the engine only
+    looks at it when it opens an S3 source."""
+    n = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        n = int(value)
+    if n is None or not 0 <= n <= MAX_RETRIES:
+        raise ConfigurationError(
+            f"storage_options max_retries must be an integer from 0 to {MAX_RETRIES}, got {value!r}"
+        )
+    return str(n)
 
 
 @lru_cache(maxsize=1)
@@ -141,20 +175,35 @@ def build(
     """Validate every option and return the engine's option object."""
     opts: dict[str, Any] = {
         "sources": list(sources),
-        "n_rows": _int("n_rows", n_rows, minimum=0, allow_none=True),
+        "n_rows": _int("n_rows", n_rows, minimum=0, maximum=MAX_ROWS, allow_none=True),
         "row_index_name": _name("row_index_name", row_index_name),
-        "row_index_offset": _int("row_index_offset", row_index_offset, minimum=0),
+        "row_index_offset": _int("row_index_offset", row_index_offset, minimum=0, maximum=MAX_ROWS),
         "row_index_type": row_index_type(),
         "glob": _bool("glob", glob),
         "include_file_paths": _name("include_file_paths", include_file_paths),
         "ignore_errors": _bool("ignore_errors", ignore_errors),
         "storage_options": check_storage_options(storage_options),
-        "buffer_blocks": _int("buffer_blocks", buffer_blocks, minimum=1),
-        "buffer_bytes": _int("buffer_bytes", buffer_bytes, minimum=1),
-        "read_chunk_size": _int("read_chunk_size", read_chunk_size, minimum=1, allow_none=True),
-        "batch_size": _int("batch_size", batch_size, minimum=1),
-        "max_block_size": _int("max_block_size", max_block_size, minimum=1, allow_none=True),
+        "buffer_blocks": _int("buffer_blocks", buffer_blocks, minimum=1, maximum=MAX_BUFFER_BLOCKS),
+        "buffer_bytes": _int("buffer_bytes", buffer_bytes, minimum=1, maximum=MAX_BUFFER_BYTES),
+        "read_chunk_size": _int(
+            "read_chunk_size", read_chunk_size, minimum=1, maximum=MAX_READ_CHUNK_SIZE, allow_none=True
+        ),
+        "batch_size": _int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE),
+        "max_block_size": _int(
+            "max_block_size", max_block_size, minimum=1, maximum=MAX_BLOCK_SIZE_CAP, allow_none=True
+        ),
     }
+    if (
+        opts["row_index_name"] is not None
+        and opts["row_index_type"] == "uint32"
+        and opts["row_index_offset"] > MAX_UINT32_INDEX
+    ):
+        # Not even the first row has an index then. An offset below this whose
+        # rows run past 2**32-1 fails when the read gets there.
+        raise ConfigurationError(
+            f"row_index_offset {opts['row_index_offset']:,} is past the largest UInt32 row index "
+            f"({MAX_UINT32_INDEX:,}); Polars' 64-bit-index runtime is needed (pip install 'polars[rt64]')"
+        )
     if columns is not None:
         opts["columns"] = list(columns)
     if opts["n_rows"] is None:

@@ -159,14 +159,16 @@ class AvroReader(_BaseReader):
     path
         A local path, ``file://`` URL or ``s3://bucket/key`` URI of one file.
     batch_size
-        Target rows per batch; a batch may be a little larger, the last smaller.
+        Target rows per batch (at most 2**32 - 1); a batch may be a little
+        larger, the last smaller.
         Very wide rows give smaller batches: a batch holds at most
         ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
         decoded in parallel.
     buffer_blocks
-        How many blocks (decode units) may be read ahead of the decoder.
+        How many blocks (decode units) may be read ahead of the decoder; at
+        most 65,536.
     buffer_bytes
-        Cap on the compressed bytes held by read-ahead.
+        Cap on the compressed bytes held by read-ahead; at most 1 TiB (2**40).
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
@@ -174,13 +176,16 @@ class AvroReader(_BaseReader):
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
-        I/O request size in bytes; ``None`` picks one for the source.
+        I/O request size in bytes; ``None`` picks one for the source. At most
+        1 GiB (2**30).
     max_block_size
-        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+        Refuse blocks that decompress to more than this many bytes (``None``: no
+        cap); at most 1 TiB (2**40).
     n_rows
         Stop after this many rows.
     row_index_name, row_index_offset
-        Add a row index column first.
+        Add a row index column first, from ``row_index_offset`` (at most
+        2**63 - 1; a UInt32 index past 2**32 - 1 is a ``ConfigurationError``).
     include_file_paths
         Add a column of this name holding the file's path.
     progress
@@ -258,14 +263,16 @@ class MultiAvroReader(_BaseReader):
     sources
         Paths, ``file://`` URLs, ``s3://`` URIs or globs, or a list of them.
     batch_size
-        Target rows per batch; a batch may be a little larger, the last smaller.
+        Target rows per batch (at most 2**32 - 1); a batch may be a little
+        larger, the last smaller.
         Very wide rows give smaller batches: a batch holds at most
         ``buffer_bytes / (CPU cores + 2)`` compressed bytes, so that several are
         decoded in parallel.
     buffer_blocks
-        How many blocks (decode units) may be read ahead of the decoder.
+        How many blocks (decode units) may be read ahead of the decoder; at
+        most 65,536.
     buffer_bytes
-        Cap on the compressed bytes held by read-ahead.
+        Cap on the compressed bytes held by read-ahead; at most 1 TiB (2**40).
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
@@ -273,13 +280,17 @@ class MultiAvroReader(_BaseReader):
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
-        I/O request size in bytes; ``None`` picks one for the source.
+        I/O request size in bytes; ``None`` picks one for the source. At most
+        1 GiB (2**30).
     max_block_size
-        Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+        Refuse blocks that decompress to more than this many bytes (``None``: no
+        cap); at most 1 TiB (2**40).
     n_rows
         Stop after this many rows in total.
     row_index_name, row_index_offset
-        Add a row index column first, continuous across files.
+        Add a row index column first, continuous across files, from
+        ``row_index_offset`` (at most 2**63 - 1; a UInt32 index past 2**32 - 1
+        is a ``ConfigurationError``).
     include_file_paths
         Add a column of this name holding each row's file path.
     glob

@@ -59,6 +59,10 @@ def _to_polars(handle: int, array: _native.ArrowArray) -> pl.DataFrame:
 
 def _release(handle: int) -> None:
     """Free the scan. Runs on close() and on garbage collection."""
+    if _native.forked():
+        # A scan of the parent's engine, collected in a forked child (at exit,
+        # say): that engine cannot run here, and the memory is the child's copy.
+        return
     _native.call("jl_scan_close", ctypes.c_uint64(handle))
 
 
@@ -135,6 +139,12 @@ class NativeScan:
         ]
 
     def close(self) -> None:
-        if not self.closed:
-            self.stats()  # keep the final counters readable after close
-            self._finalizer()
+        if self.closed:
+            return
+        if _native.forked():
+            # A scan of the parent's engine, closed in a forked child: nothing of
+            # it runs here, so there is nothing to stop.
+            self._finalizer.detach()
+            return
+        self.stats()  # keep the final counters readable after close
+        self._finalizer()

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigurationError",
     "DecodeError",
     "FileNotFoundError",
+    "ForkedProcessError",
     "InternalError",
     "JetlinerError",
     "ParseError",
@@ -145,6 +146,22 @@ class ConfigurationError(JetlinerError, ValueError, TypeError):
     """An option has a bad value or type, or is unknown."""
 
     variant = "ConfigurationError"
+
+
+class ForkedProcessError(JetlinerError, builtins.RuntimeError):
+    """jetliner is used in a process forked after its engine started.
+
+    The engine runs on Go's runtime, which starts when the first read loads it and
+    whose threads ``fork`` does not copy: a read in such a child would hang
+    forever, so every call there raises this instead. The usual cause is a
+    ``multiprocessing`` pool with the ``fork`` start method (Linux's default before
+    Python 3.14) created after a read in the parent. Use the ``spawn`` or
+    ``forkserver`` start method (``multiprocessing.set_start_method("spawn")``, or
+    ``multiprocessing.get_context("spawn").Pool()``), or start the processes before
+    the first read: ``import jetliner`` alone does not start the engine.
+    """
+
+    variant = "ForkedProcessError"
 
 
 class InternalError(JetlinerError):
