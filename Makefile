@@ -4,6 +4,7 @@
 #   make bench  the side-by-side benchmark against other Avro readers
 #   make lint   gofmt, go vet, ruff, mypy
 #   make docs   build the documentation site into site/ (mkdocs, warnings are errors)
+#   make hostile  mutated and truncated files read for HOSTILE_TIME seconds (default 600)
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -11,12 +12,13 @@ PY := $(VENV)/bin/python
 LIB := python/jetliner/libjetliner.so
 GO_SOURCES := $(shell find core cgo -name '*.go' -not -name '*_test.go') $(wildcard cgo/*.c cgo/*.h) go.mod go.sum
 FUZZTIME ?= 20s
+HOSTILE_TIME ?= 600
 # The S3 test server: versitygw, a real S3 implementation over a local directory.
 TOOLS := .tools/bin
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(TOOLS)/versitygw
 
-.PHONY: all build venv tools demo test test-go test-python docs examples lint fuzz bench clean
+.PHONY: all build venv tools demo test test-go test-python docs examples lint fuzz hostile bench clean
 
 all: build
 
@@ -88,6 +90,12 @@ fuzz:
 	go test ./core/decode -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./core/decode -run '^$$' -fuzz FuzzLanes -fuzztime $(FUZZTIME)
 	go test ./core/container -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
+
+# The long-run hostile suite: every codec and schema family, mutated and read
+# through every API until HOSTILE_TIME runs out; failing inputs are kept in
+# hostile-failures/. (make test runs it for a few seconds.)
+hostile: venv build
+	$(PY) tests/hostile.py --seconds $(HOSTILE_TIME) --out hostile-failures
 
 bench: venv build
 	JETLINER_PYTHON=$(abspath $(PY)) bash bench/run.sh

@@ -83,7 +83,8 @@ def _zstd_bomb(size: int, *, content_size: bool) -> bytes:
 
 def _xz_bomb(size: int) -> bytes:
     """One xz stream of one block whose LZMA2 chunks repeat a 16 MiB piece."""
-    raw = lzma.compress(bytes(CHUNK), format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2, "preset": 0}])
+    lzma2 = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
+    raw = lzma.compress(bytes(CHUNK), format=lzma.FORMAT_RAW, filters=lzma2)
     assert raw[0] & 0xE0 == 0xE0 and raw[-1] == 0, "expected a dictionary reset first and an end marker"
     copies = size // CHUNK
     data = raw[:-1] * copies + b"\x00"
