@@ -110,7 +110,7 @@ func jlStreamGetNext(s *C.struct_ArrowArrayStream, out *C.struct_ArrowArray) (rc
 		return st.fail(err)
 	}
 	defer rec.Release()
-	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+	exportRecord(rec, out)
 	return 0
 }
 

@@ -180,3 +180,16 @@ func MinRecordSize(s *schema.Schema) int {
 	}
 	return total
 }
+
+// MaxRecords is the most records of s that size bytes of decompressed block data
+// can hold, as Decode would accept them: a block claiming more is corrupt. It
+// lets a read that decodes nothing (no columns selected) check a block's count
+// without decoding it.
+func MaxRecords(s *schema.Schema, size int64) int64 {
+	if m := int64(MinRecordSize(s)); m > 0 {
+		return size / m
+	}
+	// Records that may take no bytes: those that do take at least one, and
+	// the rest are charged to the block's budget of empty values.
+	return size + maxEmptyItems
+}

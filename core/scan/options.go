@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/schema"
 )
 
 // Options is everything a scan can be told. The zero value is not valid; start from
@@ -29,6 +30,9 @@ type Options struct {
 	MaxBlockSize     int64 // < 0: no cap
 	Storage          map[string]string
 	Workers          int // 0: one per CPU
+	// MaxSchemaDepth refuses a file whose schema nests deeper (see
+	// schema.DefaultMaxDepth); at most schema.MaxDepthLimit.
+	MaxSchemaDepth int
 }
 
 // DefaultOptions are the defaults of API.md.
@@ -41,6 +45,8 @@ func DefaultOptions() Options {
 		BufferBlocks: 4,
 		BufferBytes:  64 << 20,
 		MaxBlockSize: 512 << 20,
+
+		MaxSchemaDepth: schema.DefaultMaxDepth,
 	}
 }
 
@@ -65,6 +71,8 @@ func (o *Options) validate() error {
 		return bad("read_chunk_size must be a positive integer or None, got %d", o.ReadChunkSize)
 	case o.MaxBlockSize == 0:
 		return bad("max_block_size must be a positive integer or None, got 0")
+	case o.MaxSchemaDepth < 1 || o.MaxSchemaDepth > schema.MaxDepthLimit:
+		return bad("max_schema_depth must be between 1 and %d, got %d", schema.MaxDepthLimit, o.MaxSchemaDepth)
 	case o.RowIndexType != "uint32" && o.RowIndexType != "uint64":
 		return bad("row index type must be uint32 or uint64, got %q", o.RowIndexType)
 	case o.RowIndexOffset < 0:

@@ -9,7 +9,13 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from . import _native, _options, _progress
-from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BUFFER_BLOCKS,
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_MAX_BLOCK_SIZE,
+    DEFAULT_MAX_SCHEMA_DEPTH,
+)
 from ._readers import AvroReader
 from ._scan import NativeScan
 from .exceptions import ConfigurationError
@@ -43,6 +49,7 @@ def scan_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     **unknown: Any,
 ) -> pl.LazyFrame:
     """Lazily read Avro files into a LazyFrame.
@@ -82,6 +89,11 @@ def scan_avro(
         Target rows per batch.
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
 
     Returns
     -------
@@ -107,6 +119,7 @@ def scan_avro(
         read_chunk_size=read_chunk_size,
         batch_size=batch_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
     )
     # The header is read now, not at collect(): Polars wraps errors raised while it
     # asks for a schema, and users expect jetliner's own exceptions here.
@@ -184,6 +197,7 @@ def read_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     progress: bool = False,
     **unknown: Any,
 ) -> pl.DataFrame:
@@ -220,6 +234,11 @@ def read_avro(
         Rows per batch while reading (the result is one DataFrame of them).
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     progress
         Show a progress bar of the bytes and rows read: tqdm's (a widget in
         Jupyter) when tqdm is installed, otherwise a line of text on stderr.
@@ -247,6 +266,7 @@ def read_avro(
         read_chunk_size=read_chunk_size,
         batch_size=batch_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
     )
     show_progress = _progress.check(progress)
     names = _column_names(sources, columns, opts)
@@ -318,6 +338,7 @@ def read_avro_schema(
     source: _options.Sources,
     *,
     storage_options: dict[str, str] | None = None,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     **unknown: Any,
 ) -> pl.Schema:
     """Return the Polars schema a read of ``source`` would produce.
@@ -330,6 +351,8 @@ def read_avro_schema(
         A path, ``file://`` URL, ``s3://`` URI or glob, or a list of them.
     storage_options
         S3 settings, as in :func:`scan_avro`.
+    max_schema_depth
+        Refuse a schema nested deeper than this, as in :func:`scan_avro`.
 
     Returns
     -------
@@ -338,7 +361,12 @@ def read_avro_schema(
     _options.reject_unknown("read_avro_schema", unknown)
     sources = _options.normalize_sources(source)
     scan = NativeScan(
-        _options.build(sources[:1], storage_options=storage_options, read_chunk_size=_HEADER_CHUNK_SIZE)
+        _options.build(
+            sources[:1],
+            storage_options=storage_options,
+            read_chunk_size=_HEADER_CHUNK_SIZE,
+            max_schema_depth=max_schema_depth,
+        )
     )
     try:
         return scan.polars_schema
@@ -357,6 +385,7 @@ def open(
     storage_options: dict[str, str] | None = None,
     read_chunk_size: int | None = None,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     n_rows: int | None = None,
     row_index_name: str | None = None,
     row_index_offset: int = 0,
@@ -392,6 +421,11 @@ def open(
         I/O request size in bytes; ``None`` picks one for the source.
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no cap).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     n_rows
         Stop after this many rows.
     row_index_name
@@ -423,6 +457,7 @@ def open(
         storage_options=storage_options,
         read_chunk_size=read_chunk_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
         n_rows=n_rows,
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,

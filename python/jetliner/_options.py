@@ -19,6 +19,12 @@ DEFAULT_BATCH_SIZE = 100_000
 DEFAULT_BUFFER_BLOCKS = 4
 DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BLOCK_SIZE = 512 * 1024 * 1024
+# How deeply a column's type may nest (each Struct or List one level, a map two),
+# and the most that max_schema_depth may allow: the engine's schema.DefaultMaxDepth
+# and schema.MaxDepthLimit. Polars crashes on types nested a few hundred levels
+# deep; the maximum stays well below the depths measured to fail.
+DEFAULT_MAX_SCHEMA_DEPTH = 32
+MAX_SCHEMA_DEPTH_LIMIT = 128
 
 STORAGE_KEYS = (
     "aws_access_key_id",
@@ -63,7 +69,9 @@ def normalize_sources(source: Any) -> list[str]:
     return out
 
 
-def _int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> int | None:
+def _int(
+    name: str, value: Any, *, minimum: int, maximum: int | None = None, allow_none: bool = False
+) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -71,6 +79,8 @@ def _int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> in
         raise ConfigurationError(f"{name} must be {kind}, not {type(value).__name__}")
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -137,6 +147,7 @@ def build(
     read_chunk_size: Any = None,
     batch_size: Any = DEFAULT_BATCH_SIZE,
     max_block_size: Any = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: Any = DEFAULT_MAX_SCHEMA_DEPTH,
 ) -> dict[str, Any]:
     """Validate every option and return the engine's option object."""
     opts: dict[str, Any] = {
@@ -154,6 +165,9 @@ def build(
         "read_chunk_size": _int("read_chunk_size", read_chunk_size, minimum=1, allow_none=True),
         "batch_size": _int("batch_size", batch_size, minimum=1),
         "max_block_size": _int("max_block_size", max_block_size, minimum=1, allow_none=True),
+        "max_schema_depth": _int(
+            "max_schema_depth", max_schema_depth, minimum=1, maximum=MAX_SCHEMA_DEPTH_LIMIT
+        ),
     }
     if columns is not None:
         opts["columns"] = list(columns)

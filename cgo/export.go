@@ -1,0 +1,29 @@
+package main
+
+/*
+#include <stdint.h>
+#include "arrow_c.h"
+int jl_export_empty_struct(struct ArrowArray* out, int64_t rows);
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/cdata"
+)
+
+// exportRecord exports a batch into out as a struct array of its columns. A
+// batch of no columns (a read of no columns: its height is the answer) is
+// exported by hand, as arrow-go's export cannot: Polars takes it as a
+// DataFrame of that height and no columns.
+func exportRecord(rec arrow.Record, out *C.struct_ArrowArray) {
+	if rec.NumCols() > 0 {
+		cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
+		return
+	}
+	if C.jl_export_empty_struct(out, C.int64_t(rec.NumRows())) != 0 {
+		panic("out of memory exporting a batch")
+	}
+}
