@@ -37,8 +37,13 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 	case schema.Boolean:
 		return newBoolCol(alloc)
 	case schema.Int:
-		if n.Logical == schema.TimeMillis {
+		switch n.Logical {
+		case schema.TimeMillis:
 			c := &timeMillisCol{}
+			c.init(n.Type, alloc)
+			return c
+		case schema.Date:
+			c := &dateCol{}
 			c.init(n.Type, alloc)
 			return c
 		}
@@ -46,10 +51,13 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		c.init(n.Type, alloc)
 		return c
 	case schema.Long:
-		if n.Logical == schema.TimeMicros {
+		switch n.Logical {
+		case schema.TimeMicros:
 			c := &timeMicrosCol{}
 			c.init(n.Type, alloc)
 			return c
+		case schema.TimestampMillis, schema.LocalTimestampMillis, schema.TimestampMicros, schema.LocalTimestampMicros:
+			return newTimestampCol(n.Type, logicalName[n.Logical], alloc)
 		}
 		c := &int64Col{}
 		c.init(n.Type, alloc)
@@ -64,9 +72,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		return c
 	case schema.Bytes:
 		if n.Logical == schema.Decimal {
-			c := &decimalCol{}
-			c.init(n.Type, alloc)
-			return c
+			return newDecimalCol(n.Type, 0, alloc)
 		}
 		c := &bytesCol{}
 		c.init(n.Type, alloc)
@@ -78,9 +84,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 	case schema.Fixed:
 		switch n.Logical {
 		case schema.Decimal:
-			c := &decimalCol{size: n.Size}
-			c.init(n.Type, alloc)
-			return c
+			return newDecimalCol(n.Type, n.Size, alloc)
 		case schema.UUID:
 			c := &uuidFixedCol{}
 			c.init(n.Type, alloc)
@@ -148,6 +152,15 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		return c
 	}
 	panic(fmt.Sprintf("decode: no column for schema kind %d", n.Kind))
+}
+
+// logicalName names the logical types whose values are range-checked, for
+// error messages.
+var logicalName = map[schema.Logical]string{
+	schema.TimestampMillis:      "timestamp-millis",
+	schema.TimestampMicros:      "timestamp-micros",
+	schema.LocalTimestampMillis: "local-timestamp-millis",
+	schema.LocalTimestampMicros: "local-timestamp-micros",
 }
 
 func newEnumCol[T uint8 | uint16 | uint32](n *schema.Node, alloc memory.Allocator) column {

@@ -135,13 +135,16 @@ func (s *Scan) process(u *unit, st *workerState) {
 				err = dec.Decode(g.Data, g.Count, take)
 			}
 			if err != nil {
-				rec := int64(-1)
+				rec, what := int64(-1), "bad record data"
 				var re *decode.RecordError
 				if errors.As(err, &re) {
 					rec = re.Record
+					if re.Column != "" {
+						what = fmt.Sprintf("bad record data in column %q", re.Column)
+					}
 					err = re.Err
 				}
-				e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
+				e := jerr.Wrap(jerr.Decode, err, "%s", what).WithPath(u.file.path).At(b.Index, rec, b.Offset)
 				if s.blockFailed(u, e) {
 					failed, next = nil, len(u.blocks) // deliver the rows before the bad block (see below)
 					break

@@ -1,0 +1,228 @@
+package decode
+
+import (
+	"encoding/binary"
+	"math/big"
+	"math/bits"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+// Values that Avro allows but Polars cannot hold as the type they map to. Polars
+// takes each of them without complaint and then shows null (a time of day
+// beyond 24 h), wrong digits (a decimal wider than its precision) or panics
+// (printing a date in the year 300,000). So the decoder refuses them: the
+// record fails with a DecodeError like any bad data, and ignore_errors skips
+// its block. Each check is one comparison on a value already in a register.
+
+// The days from 1970-01-01 of the first and last date Polars can represent
+// (-262143-01-01 and 262142-12-31, the range of the date library it uses, less
+// a year at each end); timestamps in milliseconds and microseconds must fall
+// within these days too. Nanosecond timestamps cover only 1677 to 2262, all of
+// it representable.
+const (
+	minDay = -96_465_292
+	maxDay = 95_026_236
+
+	msPerDay = 86_400_000
+	usPerDay = msPerDay * 1000
+)
+
+const dateRange = "the dates Polars can represent (years -262143 to 262142)"
+
+// dateCol is an Avro date: days since 1970-01-01 as an int.
+type dateCol struct {
+	prim[int32]
+	nullPrefix
+}
+
+func (c *dateCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.long()
+	if uint64(v-minDay) > maxDay-minDay {
+		r.failf("date value %d (days from 1970-01-01) is outside %s", v, dateRange)
+	}
+	if c.v.n < len(c.v.vals) {
+		c.v.vals[c.v.n] = int32(v)
+		c.v.n++
+		c.nulls.n++
+		return
+	}
+	c.put(int32(v))
+}
+
+// timestampCol is a timestamp in milliseconds or microseconds, local or UTC.
+type timestampCol struct {
+	prim[int64]
+	nullPrefix
+	lo, hi  int64  // the representable range
+	logical string // for errors: "timestamp-millis", ...
+}
+
+func newTimestampCol(dt arrow.DataType, logical string, alloc memory.Allocator) *timestampCol {
+	perDay := int64(msPerDay)
+	if dt.(*arrow.TimestampType).Unit == arrow.Microsecond {
+		perDay = usPerDay
+	}
+	c := &timestampCol{lo: minDay * perDay, hi: (maxDay+1)*perDay - 1, logical: logical}
+	c.init(dt, alloc)
+	return c
+}
+
+func (c *timestampCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.long()
+	if uint64(v-c.lo) > uint64(c.hi-c.lo) {
+		r.failf("%s value %d is outside %s", c.logical, v, dateRange)
+	}
+	if c.v.n < len(c.v.vals) {
+		c.v.vals[c.v.n] = v
+		c.v.n++
+		c.nulls.n++
+		return
+	}
+	c.put(v)
+}
+
+// timeMillisCol and timeMicrosCol scale to nanoseconds, Polars' only Time unit, so
+// Polars takes the buffer as is. A time of day is in [0, 24 h): Polars shows
+// anything else as null.
+type timeMillisCol struct {
+	prim[int64]
+	nullPrefix
+}
+
+func (c *timeMillisCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.int()
+	if uint32(v) >= msPerDay {
+		r.failf("time-millis value %d is outside a day [0, %d)", v, msPerDay)
+	}
+	c.put(int64(v) * 1_000_000)
+}
+
+type timeMicrosCol struct {
+	prim[int64]
+	nullPrefix
+}
+
+func (c *timeMicrosCol) decode(r *reader) {
+	if c.nullable && c.readNull(r) {
+		c.appendNull()
+		return
+	}
+	v := r.long()
+	if uint64(v) >= usPerDay {
+		r.failf("time-micros value %d is outside a day [0, %d)", v, int64(usPerDay))
+	}
+	c.put(v * 1_000)
+}
+
+// decimalCol turns big-endian two's-complement bytes into Arrow's little-endian
+// 128-bit decimals, and checks that each value has no more digits than the
+// precision: Polars would show a wider value's digits as they are, wrong for
+// the type.
+type decimalCol struct {
+	prim[[2]uint64]
+	size      int       // fixed size, or 0 for bytes
+	bound     [2]uint64 // 10^precision: values' magnitudes must be below it
+	precision int
+	scale     int
+}
+
+// pow10 is 10^p as a 128-bit number (low word, high word), for p up to 38.
+func pow10(p int) [2]uint64 {
+	var lo, hi uint64 = 1, 0
+	for i := 0; i < p; i++ {
+		h, l := bits.Mul64(lo, 10)
+		lo, hi = l, hi*10+h
+	}
+	return [2]uint64{lo, hi}
+}
+
+func newDecimalCol(dt arrow.DataType, size int, alloc memory.Allocator) *decimalCol {
+	d := dt.(*arrow.Decimal128Type)
+	c := &decimalCol{size: size, precision: int(d.Precision), scale: int(d.Scale), bound: pow10(int(d.Precision))}
+	c.init(dt, alloc)
+	return c
+}
+
+func (c *decimalCol) decode(r *reader) {
+	var b []byte
+	if c.size > 0 {
+		b = r.fixed(c.size)
+	} else {
+		b = r.bytes()
+	}
+	if r.err != nil {
+		return
+	}
+	if len(b) > 16 {
+		// Wider encodings are fine as long as the extra bytes are only sign.
+		sign := byte(0)
+		if b[0]&0x80 != 0 {
+			sign = 0xff
+		}
+		for _, x := range b[:len(b)-16] {
+			if x != sign {
+				r.failf("decimal value does not fit in 128 bits")
+				return
+			}
+		}
+		b = b[len(b)-16:]
+	}
+	var be [16]byte
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		for i := range be {
+			be[i] = 0xff
+		}
+	}
+	copy(be[16-len(b):], b)
+	lo, hi := binary.BigEndian.Uint64(be[8:]), binary.BigEndian.Uint64(be[:8])
+	// The magnitude, compared with 10^precision as an unsigned 128-bit number.
+	// The most negative value stays 2^127 when negated, above every bound.
+	mlo, mhi := lo, hi
+	if int64(hi) < 0 {
+		var borrow uint64
+		mlo, borrow = bits.Sub64(0, lo, 0)
+		mhi, _ = bits.Sub64(0, hi, borrow)
+	}
+	if mhi > c.bound[1] || (mhi == c.bound[1] && mlo >= c.bound[0]) {
+		r.failf("decimal(%d,%d) value %s has more than %d digits", c.precision, c.scale,
+			formatDecimal(lo, hi, c.scale), c.precision)
+	}
+	c.put([2]uint64{lo, hi})
+}
+
+// formatDecimal renders a 128-bit two's-complement unscaled value with scale
+// digits after the point, for error messages.
+func formatDecimal(lo, hi uint64, scale int) string {
+	v := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+	v.Or(v, new(big.Int).SetUint64(lo))
+	if int64(hi) < 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), 128))
+	}
+	digits := new(big.Int).Abs(v).String()
+	sign := ""
+	if v.Sign() < 0 {
+		sign = "-"
+	}
+	if scale == 0 {
+		return sign + digits
+	}
+	if len(digits) <= scale {
+		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	}
+	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+}
