@@ -32,6 +32,15 @@ const (
 
 const dateRange = "the dates Polars can represent (years -262143 to 262142)"
 
+// outOfRange fails the record for value v of a logical type. It is out of line
+// and the decoders return right after it, appending nothing (the block is rolled
+// back anyway), so their hot paths hold no spill or call setup for it.
+//
+//go:noinline
+func outOfRange(r *reader, logical string, v int64, valid string) {
+	r.failf("%s value %d is outside %s", logical, v, valid)
+}
+
 // dateCol is an Avro date: days since 1970-01-01 as an int.
 type dateCol struct {
 	prim[int32]
@@ -45,7 +54,8 @@ func (c *dateCol) decode(r *reader) {
 	}
 	v := r.long()
 	if uint64(v-minDay) > maxDay-minDay {
-		r.failf("date value %d (days from 1970-01-01) is outside %s", v, dateRange)
+		outOfRange(r, "date", v, dateRange)
+		return
 	}
 	if c.v.n < len(c.v.vals) {
 		c.v.vals[c.v.n] = int32(v)
@@ -60,8 +70,8 @@ func (c *dateCol) decode(r *reader) {
 type timestampCol struct {
 	prim[int64]
 	nullPrefix
-	lo, hi  int64  // the representable range
-	logical string // for errors: "timestamp-millis", ...
+	lo, span uint64 // the representable range: [lo, lo+span] as two's complement
+	logical  string // for errors: "timestamp-millis", ...
 }
 
 func newTimestampCol(dt arrow.DataType, logical string, alloc memory.Allocator) *timestampCol {
@@ -69,7 +79,8 @@ func newTimestampCol(dt arrow.DataType, logical string, alloc memory.Allocator) 
 	if dt.(*arrow.TimestampType).Unit == arrow.Microsecond {
 		perDay = usPerDay
 	}
-	c := &timestampCol{lo: minDay * perDay, hi: (maxDay+1)*perDay - 1, logical: logical}
+	lo, hi := minDay*perDay, (maxDay+1)*perDay-1
+	c := &timestampCol{lo: uint64(lo), span: uint64(hi - lo), logical: logical}
 	c.init(dt, alloc)
 	return c
 }
@@ -80,8 +91,9 @@ func (c *timestampCol) decode(r *reader) {
 		return
 	}
 	v := r.long()
-	if uint64(v-c.lo) > uint64(c.hi-c.lo) {
-		r.failf("%s value %d is outside %s", c.logical, v, dateRange)
+	if uint64(v)-c.lo > c.span {
+		outOfRange(r, c.logical, v, dateRange)
+		return
 	}
 	if c.v.n < len(c.v.vals) {
 		c.v.vals[c.v.n] = v
@@ -107,7 +119,8 @@ func (c *timeMillisCol) decode(r *reader) {
 	}
 	v := r.int()
 	if uint32(v) >= msPerDay {
-		r.failf("time-millis value %d is outside a day [0, %d)", v, msPerDay)
+		outOfRange(r, "time-millis", int64(v), "a day [0, 86400000)")
+		return
 	}
 	c.put(int64(v) * 1_000_000)
 }
@@ -124,7 +137,8 @@ func (c *timeMicrosCol) decode(r *reader) {
 	}
 	v := r.long()
 	if uint64(v) >= usPerDay {
-		r.failf("time-micros value %d is outside a day [0, %d)", v, int64(usPerDay))
+		outOfRange(r, "time-micros", v, "a day [0, 86400000000)")
+		return
 	}
 	c.put(v * 1_000)
 }
@@ -199,10 +213,15 @@ func (c *decimalCol) decode(r *reader) {
 		mhi, _ = bits.Sub64(0, hi, borrow)
 	}
 	if mhi > c.bound[1] || (mhi == c.bound[1] && mlo >= c.bound[0]) {
-		r.failf("decimal(%d,%d) value %s has more than %d digits", c.precision, c.scale,
-			formatDecimal(lo, hi, c.scale), c.precision)
+		c.tooWide(r, lo, hi)
+		return
 	}
 	c.put([2]uint64{lo, hi})
+}
+
+//go:noinline
+func (c *decimalCol) tooWide(r *reader, lo, hi uint64) {
+	r.failf("decimal(%d,%d) value %s has more than %d digits", c.precision, c.scale, formatDecimal(lo, hi, c.scale), c.precision)
 }
 
 // formatDecimal renders a 128-bit two's-complement unscaled value with scale
