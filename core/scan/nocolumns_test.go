@@ -119,6 +119,24 @@ func TestNoColumnsCountChecked(t *testing.T) {
 	}
 }
 
+// n_rows with ignore_errors: rows of a skipped block are made up from later
+// blocks, as in a read of columns.
+func TestNoColumnsNRowsIgnoreErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := block(10, 10)
+	bad.Count = 100
+	blks := []at.Block{block(0, 10), bad, block(20, 10), block(30, 10), block(40, 10)}
+	p := at.WriteFile(t, dir, "a.avro", at.MustBuild(t, at.File{Schema: testSchema, Blocks: blks}).Bytes)
+	for _, workers := range []int{1, 4} {
+		o := noColumns(p)
+		o.IgnoreErrors, o.NRows, o.BatchSize, o.Workers = true, 25, 10, workers
+		r := run(t, o)
+		if r.err != nil || sum(r.batches) != 25 || len(r.errs) != 1 || r.errs[0].Block != 1 {
+			t.Errorf("workers=%d: batches %v, errors %+v, err %v", workers, r.batches, r.errs, r.err)
+		}
+	}
+}
+
 // A record with no fields is valid Avro: the file reads as its height and no
 // columns, in a read of every column as in one of none.
 func TestRecordWithoutFields(t *testing.T) {
