@@ -209,7 +209,8 @@ def read_avro(
         A path, ``file://`` URL, ``s3://bucket/key`` URI or glob, or a list of them.
     columns
         Read only these columns, by name or by 0-based position. Unselected
-        columns are skipped while decoding.
+        columns are skipped while decoding. An empty list reads none: a frame of
+        the file's height, counted from the block headers without decoding.
     n_rows
         Stop after this many rows in total.
     row_index_name
@@ -414,7 +415,8 @@ def open(
     ignore_errors
         Skip bad blocks instead of raising; the reader's ``errors`` lists them.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings, as in :func:`scan_avro`.
     read_chunk_size

@@ -176,7 +176,8 @@ class AvroReader(_BaseReader):
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
@@ -282,7 +283,8 @@ class MultiAvroReader(_BaseReader):
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
