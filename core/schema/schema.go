@@ -134,7 +134,8 @@ const (
 	// before the text reaches the Avro parser, so that parsing a hostile schema
 	// cannot recurse deeply either. A level of Arrow depth takes at most four
 	// of JSON (a record in a nullable union: field, union, record, fields), so
-	// every schema within MaxDepthLimit fits, field defaults included.
+	// every schema within MaxDepthLimit fits, field defaults included; only
+	// deeply nested JSON in a schema's own custom properties goes beyond.
 	MaxJSONNesting = 4*MaxDepthLimit + 64
 )
 
