@@ -42,10 +42,6 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 			c := &timeMillisCol{}
 			c.init(n.Type, alloc)
 			return c
-		case schema.Date:
-			c := &dateCol{}
-			c.init(n.Type, alloc)
-			return c
 		}
 		c := &int32Col{}
 		c.init(n.Type, alloc)
@@ -56,8 +52,6 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 			c := &timeMicrosCol{}
 			c.init(n.Type, alloc)
 			return c
-		case schema.TimestampMillis, schema.LocalTimestampMillis, schema.TimestampMicros, schema.LocalTimestampMicros:
-			return newTimestampCol(n.Type, logicalName[n.Logical], alloc)
 		}
 		c := &int64Col{}
 		c.init(n.Type, alloc)
@@ -152,15 +146,6 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		return c
 	}
 	panic(fmt.Sprintf("decode: no column for schema kind %d", n.Kind))
-}
-
-// logicalName names the logical types whose values are range-checked, for
-// error messages.
-var logicalName = map[schema.Logical]string{
-	schema.TimestampMillis:      "timestamp-millis",
-	schema.TimestampMicros:      "timestamp-micros",
-	schema.LocalTimestampMillis: "local-timestamp-millis",
-	schema.LocalTimestampMicros: "local-timestamp-micros",
 }
 
 func newEnumCol[T uint8 | uint16 | uint32](n *schema.Node, alloc memory.Allocator) column {

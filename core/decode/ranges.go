@@ -12,25 +12,19 @@ import (
 
 // Values that Avro allows but Polars cannot hold as the type they map to. Polars
 // takes each of them without complaint and then shows null (a time of day
-// beyond 24 h), wrong digits (a decimal wider than its precision) or panics
-// (printing a date in the year 300,000). So the decoder refuses them: the
-// record fails with a DecodeError like any bad data, and ignore_errors skips
-// its block. Each check is one comparison on a value already in a register.
+// beyond 24 h) or wrong digits (a decimal wider than its precision). So the
+// decoder refuses them: the record fails with a DecodeError like any bad data,
+// and ignore_errors skips its block. Each check is one comparison on a value
+// already in a register.
+//
+// Dates and timestamps are not checked: Polars holds every 32-bit day and every
+// 64-bit count exactly, and files use extremes on purpose (Long.MAX_VALUE as
+// "valid forever"), though Polars cannot print instants beyond year 262142.
 
-// The days from 1970-01-01 of the first and last date Polars can represent
-// (-262143-01-01 and 262142-12-31, the range of the date library it uses, less
-// a year at each end); timestamps in milliseconds and microseconds must fall
-// within these days too. Nanosecond timestamps cover only 1677 to 2262, all of
-// it representable.
 const (
-	minDay = -96_465_292
-	maxDay = 95_026_236
-
 	msPerDay = 86_400_000
 	usPerDay = msPerDay * 1000
 )
-
-const dateRange = "the dates Polars can represent (years -262143 to 262142)"
 
 // outOfRange fails the record for value v of a logical type. It is out of line
 // and the decoders return right after it, appending nothing (the block is rolled
@@ -39,69 +33,6 @@ const dateRange = "the dates Polars can represent (years -262143 to 262142)"
 //go:noinline
 func outOfRange(r *reader, logical string, v int64, valid string) {
 	r.failf("%s value %d is outside %s", logical, v, valid)
-}
-
-// dateCol is an Avro date: days since 1970-01-01 as an int.
-type dateCol struct {
-	prim[int32]
-	nullPrefix
-}
-
-func (c *dateCol) decode(r *reader) {
-	if c.nullable && c.readNull(r) {
-		c.appendNull()
-		return
-	}
-	v := r.long()
-	if uint64(v-minDay) > maxDay-minDay {
-		outOfRange(r, "date", v, dateRange)
-		return
-	}
-	if c.v.n < len(c.v.vals) {
-		c.v.vals[c.v.n] = int32(v)
-		c.v.n++
-		c.nulls.n++
-		return
-	}
-	c.put(int32(v))
-}
-
-// timestampCol is a timestamp in milliseconds or microseconds, local or UTC.
-type timestampCol struct {
-	prim[int64]
-	nullPrefix
-	lo, span uint64 // the representable range: [lo, lo+span] as two's complement
-	logical  string // for errors: "timestamp-millis", ...
-}
-
-func newTimestampCol(dt arrow.DataType, logical string, alloc memory.Allocator) *timestampCol {
-	perDay := int64(msPerDay)
-	if dt.(*arrow.TimestampType).Unit == arrow.Microsecond {
-		perDay = usPerDay
-	}
-	lo, hi := minDay*perDay, (maxDay+1)*perDay-1
-	c := &timestampCol{lo: uint64(lo), span: uint64(hi - lo), logical: logical}
-	c.init(dt, alloc)
-	return c
-}
-
-func (c *timestampCol) decode(r *reader) {
-	if c.nullable && c.readNull(r) {
-		c.appendNull()
-		return
-	}
-	v := r.long()
-	if uint64(v)-c.lo > c.span {
-		outOfRange(r, c.logical, v, dateRange)
-		return
-	}
-	if c.v.n < len(c.v.vals) {
-		c.v.vals[c.v.n] = v
-		c.v.n++
-		c.nulls.n++
-		return
-	}
-	c.put(v)
 }
 
 // timeMillisCol and timeMicrosCol scale to nanoseconds, Polars' only Time unit, so
