@@ -111,20 +111,22 @@ const ValueColumn = "value"
 func Parse(text []byte) (*Schema, error) {
 	s, err := avro.ParseWithCache(string(text), "", &avro.SchemaCache{})
 	if err != nil {
-		return nil, jerr.Wrap(jerr.Schema, err, "invalid Avro schema")
+		return nil, jerr.Wrap(jerr.Schema, err, "invalid Avro schema").WithVariant(jerr.InvalidSchema)
 	}
 	out := &Schema{Avro: s, JSON: string(text)}
 	p := planner{}
 	if rec, ok := deref(s).(*avro.RecordSchema); ok {
 		if len(rec.Fields()) == 0 {
-			return nil, jerr.New(jerr.Schema, "record %q has no fields, so there are no columns to read", rec.FullName())
+			return nil, jerr.New(jerr.Schema, "record %q has no fields, so there are no columns to read", rec.FullName()).
+				WithVariant(jerr.UnsupportedType)
 		}
 		out.TopLevelRecord = true
 		p.stack = append(p.stack, rec.FullName())
 		for _, f := range rec.Fields() {
 			n, err := p.plan(f.Type())
 			if err != nil {
-				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name())
+				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name()).WithVariant(jerr.UnsupportedType).
+					WithField(f.Name())
 			}
 			out.Columns = append(out.Columns, n)
 			out.Names = append(out.Names, f.Name())
@@ -133,7 +135,7 @@ func Parse(text []byte) (*Schema, error) {
 	}
 	n, err := p.plan(s)
 	if err != nil {
-		return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema")
+		return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema").WithVariant(jerr.UnsupportedType)
 	}
 	out.Columns, out.Names = []*Node{n}, []string{ValueColumn}
 	return out, nil
@@ -170,7 +172,8 @@ func (s *Schema) Resolve(names []string) ([]int, error) {
 	for _, name := range names {
 		i := s.Index(name)
 		if i < 0 {
-			return nil, jerr.New(jerr.Schema, "column %q not found; the file has columns %s", name, quoteList(s.Names))
+			return nil, jerr.New(jerr.Schema, "column %q not found; the file has columns %s", name, quoteList(s.Names)).
+				WithVariant(jerr.ColumnNotFound).WithField(name)
 		}
 		if seen[name] {
 			return nil, jerr.New(jerr.Config, "column %q is selected more than once", name)
