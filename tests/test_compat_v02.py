@@ -11,9 +11,12 @@ errors are classified by the service's error code against a real server.
 from __future__ import annotations
 
 import ast
+import datetime
 import io
 import json
 import pickle
+import re
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -659,3 +662,71 @@ def test_permission_error_example(s3: S3Env) -> None:
         except PermissionError:
             print("Access denied!")
     assert out.getvalue() == "Access denied!\n"
+
+
+# --- "Coming from jetliner 0.2": every recipe of the page, run as written -------------
+
+PAGE = ROOT / "docs" / "user-guide" / "coming-from-jetliner-0.2.md"
+
+
+def _page_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.DOTALL)
+
+
+def test_coming_from_page_recipes_give_the_old_results(
+    tmp_path: Path, s3: S3Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fastavro
+
+    events = {
+        "type": "record",
+        "name": "Event",
+        "fields": [
+            {"name": "payload", "type": ["null", "long", "string"]},
+            {
+                "name": "span",
+                "type": {"type": "fixed", "name": "Span", "size": 12, "logicalType": "duration"},
+            },
+            {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["new", "done"]}},
+        ],
+    }
+    spans = [(0, 0, 1500), (1, 2, 3), (14, 0, 0)]  # months, days, millis
+    records = [
+        {"payload": p, "span": struct.pack("<III", *s), "status": st}
+        for p, s, st in zip([7, "seven", None], spans, ["new", "done", "new"], strict=True)
+    ]
+    with (tmp_path / "events.avro").open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema(events), records)
+    with (tmp_path / "numbers.avro").open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema({"type": "array", "items": "long"}), [[1, 2], [3]])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.proxy.endpoint)
+
+    blocks = _page_blocks()
+    assert len(blocks) == 7
+    ns: dict[str, Any] = {"jetliner": jetliner, "pl": pl, "json": json}
+    out = io.StringIO()
+    with redirect_stdout(out):
+        for block in blocks:
+            exec(block, ns)
+
+    # Unions: a branch as a column, and the unions found as 0.2 would have refused them.
+    assert ns["unions"] == ["payload"]
+    # Top level: the array file is one 0.2 refused.
+    assert ns["refused"] is True
+    # Duration: what 0.2 gave, months as 30 days.
+    df = ns["df"]
+    expected = [datetime.timedelta(days=30 * m + d, milliseconds=ms) for m, d, ms in spans]
+    assert df.schema["span"] == pl.Duration("us")
+    assert df["span"].to_list() == expected
+    # Enum: Categorical again; and the union branch picked by the first recipe.
+    assert df.schema["status"] == pl.Categorical
+    assert df["payload"].to_list() == [None, "seven", None]
+    # S3: the missing bucket is caught by the 0.2-style clause.
+    assert out.getvalue().startswith(
+        "S3 error: File not found for 's3://bucket/missing.avro': S3 bucket does not exist"
+    )
+    assert ns["causes"] == []
