@@ -730,3 +730,29 @@ def test_coming_from_page_recipes_give_the_old_results(
         "S3 error: File not found for 's3://bucket/missing.avro': S3 bucket does not exist"
     )
     assert ns["causes"] == []
+
+
+# --- bad arguments, in the words users search for -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: jetliner.read_avro(123),
+        lambda: jetliner.scan_avro(b"data.avro"),
+        lambda: jetliner.open(123),
+        lambda: jetliner.MultiAvroReader([123]),
+        lambda: jetliner.read_avro(["a.avro", 456]),
+    ],
+)
+def test_a_source_of_the_wrong_type(call: Any) -> None:
+    with pytest.raises(TypeError, match="Expected str or Path") as info:
+        call()
+    assert isinstance(info.value, jetliner.ConfigurationError)
+
+
+@pytest.mark.parametrize("option", ["n_rows", "row_index_offset"])
+def test_negative_counts(write_avro: AvroWriter, option: str) -> None:
+    path = write_avro(SCHEMA, rows(3))
+    with pytest.raises(ValueError, match=f"{option} must be non-negative, got -1"):
+        jetliner.read_avro(path, **{option: -1})

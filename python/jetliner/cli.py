@@ -100,7 +100,7 @@ def _positive(text: str) -> int:
 
 
 def _non_negative(text: str) -> int:
-    return _integer(text, 0, "must not be negative")
+    return _integer(text, 0, "must be non-negative")
 
 
 def _storage_option(text: str) -> tuple[str, str]:
