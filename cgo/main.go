@@ -195,8 +195,7 @@ func jl_scan_next(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
 		return reply(nil, err)
 	}
 	defer rec.Release()
-	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
-	C.jl_guard_array(out) // see fork.c
+	exportRecord(rec, out)
 	return reply(map[string]any{"end": false, "rows": rec.NumRows()}, nil)
 }
 
@@ -213,8 +212,7 @@ func jl_scan_empty(id C.uint64_t, out *C.struct_ArrowArray) (res *C.char) {
 	}
 	rec := emptyRecord(h.scan.Schema())
 	defer rec.Release()
-	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
-	C.jl_guard_array(out) // see fork.c
+	exportRecord(rec, out)
 	return reply(nil, nil)
 }
 

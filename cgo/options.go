@@ -29,6 +29,7 @@ type wireOptions struct {
 	MaxBlockSize     *int64            `json:"max_block_size"`
 	StorageOptions   map[string]string `json:"storage_options"`
 	Workers          *int              `json:"workers"`
+	MaxSchemaDepth   *int              `json:"max_schema_depth"`
 }
 
 func parseOptions(text []byte) (scan.Options, error) {
@@ -60,6 +61,7 @@ func parseOptions(text []byte) (scan.Options, error) {
 	set(&o.ReadChunkSize, w.ReadChunkSize)
 	set(&o.MaxBlockSize, w.MaxBlockSize)
 	set(&o.Workers, w.Workers)
+	set(&o.MaxSchemaDepth, w.MaxSchemaDepth)
 	if o.NRows < -1 {
 		return o, jerr.New(jerr.Config, "n_rows must be non-negative, got %d", o.NRows)
 	}

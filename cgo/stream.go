@@ -113,8 +113,7 @@ func jlStreamGetNext(s *C.struct_ArrowArrayStream, out *C.struct_ArrowArray) (rc
 		return st.fail(err)
 	}
 	defer rec.Release()
-	cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), nil)
-	C.jl_guard_array(out) // see fork.c
+	exportRecord(rec, out)
 	return 0
 }
 

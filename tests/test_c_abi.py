@@ -59,6 +59,19 @@ def test_arrow_stream_gives_the_same_rows(write_avro: AvroWriter) -> None:
     assert _native.allocated_bytes() == 0
 
 
+def test_arrow_stream_of_no_columns(write_avro: AvroWriter) -> None:
+    # Batches of no columns (arrow-go cannot export them) keep their heights.
+    path = write_avro(SCHEMA, ROWS, sync_interval=2_000)
+    handle, reader = _stream(path, columns=[], batch_size=1_000)
+    try:
+        batches = list(reader)
+    finally:
+        _close(handle, reader)
+    assert [b.num_columns for b in batches] == [0] * len(batches)
+    assert sum(b.num_rows for b in batches) == len(ROWS)
+    assert max(b.num_rows for b in batches) <= 1_000
+
+
 def test_arrow_stream_reports_engine_errors(tmp_path: Path) -> None:
     data = bytearray(avro_bytes(SCHEMA, ROWS, sync_interval=2_000))
     data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64

@@ -571,7 +571,11 @@ def test_nanosecond_timestamps(write_avro, name, tz):
     ],
 )
 def test_timestamp_values_beyond_python_datetime(write_avro, name, dtype):
-    """fastavro cannot turn these into datetimes, so the stored integers are the oracle."""
+    """fastavro cannot turn these into datetimes, so the stored integers are the oracle.
+
+    Extremes such as Long.MAX_VALUE ("valid forever") are read exactly, though
+    Polars cannot print instants beyond the year 262142.
+    """
     values = [*I64, -1, 0, 253402300800000]  # the last: year 10000 in ms
     path = write_avro(record(("v", logical("long", name))), [{"v": v} for v in values])
     df = jetliner.read_avro(path)

@@ -180,34 +180,6 @@ func (c *float64Col) decode(r *reader) {
 	c.put(v)
 }
 
-// timeMillisCol and timeMicrosCol scale to nanoseconds, Polars' only Time unit, so
-// Polars takes the buffer as is.
-type timeMillisCol struct {
-	prim[int64]
-	nullPrefix
-}
-
-func (c *timeMillisCol) decode(r *reader) {
-	if c.nullable && c.readNull(r) {
-		c.appendNull()
-		return
-	}
-	c.put(int64(r.int()) * 1_000_000)
-}
-
-type timeMicrosCol struct {
-	prim[int64]
-	nullPrefix
-}
-
-func (c *timeMicrosCol) decode(r *reader) {
-	if c.nullable && c.readNull(r) {
-		c.appendNull()
-		return
-	}
-	c.put(r.long() * 1_000)
-}
-
 // nullPrefix lets a leaf column decode a [null, T] union itself. The branch index
 // of a two-branch union is one byte, 0x00 or 0x02, so it is checked as such.
 type nullPrefix struct {
@@ -475,49 +447,6 @@ func (c *uuidFixedCol) decode(r *reader) {
 		j += 2
 	}
 	c.put(r, out[:])
-}
-
-// ---- decimal --------------------------------------------------------------------
-
-// decimalCol turns big-endian two's-complement bytes into Arrow's little-endian
-// 128-bit decimals.
-type decimalCol struct {
-	prim[[2]uint64]
-	size int // fixed size, or 0 for bytes
-}
-
-func (c *decimalCol) decode(r *reader) {
-	var b []byte
-	if c.size > 0 {
-		b = r.fixed(c.size)
-	} else {
-		b = r.bytes()
-	}
-	if r.err != nil {
-		return
-	}
-	if len(b) > 16 {
-		// Wider encodings are fine as long as the extra bytes are only sign.
-		sign := byte(0)
-		if b[0]&0x80 != 0 {
-			sign = 0xff
-		}
-		for _, x := range b[:len(b)-16] {
-			if x != sign {
-				r.failf("decimal value does not fit in 128 bits")
-				return
-			}
-		}
-		b = b[len(b)-16:]
-	}
-	var be [16]byte
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		for i := range be {
-			be[i] = 0xff
-		}
-	}
-	copy(be[16-len(b):], b)
-	c.put([2]uint64{binary.BigEndian.Uint64(be[8:]), binary.BigEndian.Uint64(be[:8])})
 }
 
 // ---- enum -----------------------------------------------------------------------

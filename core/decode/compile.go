@@ -37,7 +37,8 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 	case schema.Boolean:
 		return newBoolCol(alloc)
 	case schema.Int:
-		if n.Logical == schema.TimeMillis {
+		switch n.Logical {
+		case schema.TimeMillis:
 			c := &timeMillisCol{}
 			c.init(n.Type, alloc)
 			return c
@@ -46,7 +47,8 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		c.init(n.Type, alloc)
 		return c
 	case schema.Long:
-		if n.Logical == schema.TimeMicros {
+		switch n.Logical {
+		case schema.TimeMicros:
 			c := &timeMicrosCol{}
 			c.init(n.Type, alloc)
 			return c
@@ -64,9 +66,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 		return c
 	case schema.Bytes:
 		if n.Logical == schema.Decimal {
-			c := &decimalCol{}
-			c.init(n.Type, alloc)
-			return c
+			return newDecimalCol(n.Type, 0, alloc)
 		}
 		c := &bytesCol{}
 		c.init(n.Type, alloc)
@@ -78,9 +78,7 @@ func newPlainColumn(n *schema.Node, alloc memory.Allocator) column {
 	case schema.Fixed:
 		switch n.Logical {
 		case schema.Decimal:
-			c := &decimalCol{size: n.Size}
-			c.init(n.Type, alloc)
-			return c
+			return newDecimalCol(n.Type, n.Size, alloc)
 		case schema.UUID:
 			c := &uuidFixedCol{}
 			c.init(n.Type, alloc)

@@ -24,6 +24,8 @@ type Decoder struct {
 	steps  []step // every top-level field, in wire order
 	rows   int
 	saved  int
+	schema *schema.Schema
+	colAt  map[int]column // the selected columns by position in the schema
 
 	// For Index (index.go): the whole record as one skip program, with marks
 	// around each selected column; nil when no field is skipped.
@@ -42,8 +44,8 @@ const maxIndexSpan = 64 << 10
 // New compiles a decoder for the columns of s at positions selected (in that
 // output order). Unselected columns are skipped without allocating.
 func New(s *schema.Schema, selected []int, alloc memory.Allocator) *Decoder {
-	d := &Decoder{}
 	colAt := map[int]column{}
+	d := &Decoder{schema: s, colAt: colAt}
 	for _, i := range selected {
 		c := newColumn(s.Columns[i], alloc)
 		colAt[i] = c
@@ -97,11 +99,17 @@ func (d *Decoder) Reserve(n int) {
 
 // RecordError is a failure to decode one record of a block.
 type RecordError struct {
-	Record int64 // index of the record within the block
+	Record int64  // index of the record within the block
+	Column string // the top-level field the failure is in, if known
 	Err    error
 }
 
-func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Record, e.Err) }
+func (e *RecordError) Error() string {
+	if e.Column != "" {
+		return fmt.Sprintf("record %d, column %q: %v", e.Record, e.Column, e.Err)
+	}
+	return fmt.Sprintf("record %d: %v", e.Record, e.Err)
+}
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // Decode decodes up to n records from data, the decompressed contents of a block
@@ -126,8 +134,11 @@ func (d *Decoder) Decode(data []byte, count, n int64) error {
 			r.emptyItem()
 		}
 		if r.err != nil {
+			// r.buf, not data: data live across the loop cost a reload of
+			// three registers after every field.
+			col := d.failingField(r.buf, start)
 			d.rollback()
-			return &RecordError{Record: i, Err: r.err}
+			return &RecordError{Record: i, Column: col, Err: r.err}
 		}
 		d.rows++
 	}
@@ -136,6 +147,27 @@ func (d *Decoder) Decode(data []byte, count, n int64) error {
 		return &RecordError{Record: count - 1, Err: fmt.Errorf("%d bytes left over after the block's last record", len(r.buf)-r.pos)}
 	}
 	return nil
+}
+
+// failingField names the top-level field in which the record at start fails. The
+// steps do not say (a run of skipped fields is one step, and checking the reader
+// after every field would cost the hot loop), so the record is read again, field
+// by field, on this error path only; what it appends to the columns is rolled
+// back with the rest. It returns "" if the record does not fail again, as when
+// earlier records used up the block's budget of empty values.
+func (d *Decoder) failingField(data []byte, start int) string {
+	r := reader{buf: data, pos: start, empty: maxEmptyItems}
+	for i, n := range d.schema.Columns {
+		if c, ok := d.colAt[i]; ok {
+			c.decode(&r)
+		} else {
+			skipperFor(n)(&r)
+		}
+		if r.err != nil {
+			return d.schema.Names[i]
+		}
+	}
+	return ""
 }
 
 func (d *Decoder) mark() {
@@ -179,4 +211,17 @@ func MinRecordSize(s *schema.Schema) int {
 		total += minSize(c)
 	}
 	return total
+}
+
+// MaxRecords is the most records of s that size bytes of decompressed block data
+// can hold, as Decode would accept them: a block claiming more is corrupt. It
+// lets a read that decodes nothing (no columns selected) check a block's count
+// without decoding it.
+func MaxRecords(s *schema.Schema, size int64) int64 {
+	if m := int64(MinRecordSize(s)); m > 0 {
+		return size / m
+	}
+	// Records that may take no bytes: those that do take at least one, and
+	// the rest are charged to the block's budget of empty values.
+	return size + maxEmptyItems
 }

@@ -49,6 +49,7 @@ const (
 	UnsupportedType     = "UnsupportedType"     // Schema: valid Avro jetliner cannot map to Polars
 	IncompatibleSchemas = "IncompatibleSchemas" // Schema: the files of one read differ
 	ColumnNotFound      = "ColumnNotFound"      // Schema: a selected column is not in the file
+	SchemaTooDeep       = "SchemaTooDeep"       // Schema: nested deeper than max_schema_depth allows
 	S3Error             = "S3Error"             // Source: S3 failed in a way that is not one of the kinds
 )
 

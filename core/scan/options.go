@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/schema"
 )
 
 // Options is everything a scan can be told. The zero value is not valid; start from
@@ -30,6 +31,9 @@ type Options struct {
 	MaxBlockSize     int64 // < 0: no cap
 	Storage          map[string]string
 	Workers          int // 0: one per CPU
+	// MaxSchemaDepth refuses a file whose schema nests deeper (see
+	// schema.DefaultMaxDepth); at most schema.MaxDepthLimit.
+	MaxSchemaDepth int
 }
 
 // DefaultOptions are the defaults of API.md.
@@ -42,6 +46,8 @@ func DefaultOptions() Options {
 		BufferBlocks: 4,
 		BufferBytes:  64 << 20,
 		MaxBlockSize: 512 << 20,
+
+		MaxSchemaDepth: schema.DefaultMaxDepth,
 	}
 }
 
@@ -104,6 +110,8 @@ func (o *Options) validate() error {
 		return bad("max_block_size must be at most %d (1 TiB), or None for no cap, got %d", int64(MaxBlockSizeCap), o.MaxBlockSize)
 	case o.Workers > MaxWorkers:
 		return bad("workers must be at most %d, got %d", MaxWorkers, o.Workers)
+	case o.MaxSchemaDepth < 1 || o.MaxSchemaDepth > schema.MaxDepthLimit:
+		return bad("max_schema_depth must be between 1 and %d, got %d", schema.MaxDepthLimit, o.MaxSchemaDepth)
 	case o.RowIndexType != "uint32" && o.RowIndexType != "uint64":
 		return bad("row index type must be uint32 or uint64, got %q", o.RowIndexType)
 	case o.RowIndexOffset < 0:

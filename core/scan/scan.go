@@ -165,7 +165,7 @@ func (s *Scan) open() error {
 		return err
 	}
 	s.firstSrc, s.firstRd = src, rd
-	sch, err := schema.Parse(rd.Header.Schema)
+	sch, err := schema.ParseDepth(rd.Header.Schema, s.opts.MaxSchemaDepth)
 	if err != nil {
 		return withPath(err, files[0])
 	}
@@ -664,7 +664,7 @@ func (s *Scan) send(u *unit) bool {
 
 // fileInfo parses a later file's schema and checks it produces the same columns.
 func (s *Scan) fileInfo(i int, path string, rd *container.Reader) (*fileInfo, error) {
-	sch, err := schema.Parse(rd.Header.Schema)
+	sch, err := schema.ParseDepth(rd.Header.Schema, s.opts.MaxSchemaDepth)
 	if err != nil {
 		return nil, withPath(err, path)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/jetliner/jetliner/core/codec"
 	at "github.com/jetliner/jetliner/core/internal/avrotest"
 	"github.com/jetliner/jetliner/core/jerr"
+	"github.com/jetliner/jetliner/core/schema"
 	"github.com/jetliner/jetliner/core/source"
 )
 
@@ -515,7 +516,11 @@ func TestSchemaMismatch(t *testing.T) {
 		{other("missing.avro", `{"type":"record","name":"r","fields":[{"name":"x","type":"long"}]}`, []any{int64(1)}), `"s"`, nil},
 		{other("extra.avro", `{"type":"record","name":"r","fields":[{"name":"x","type":"long"},{"name":"s","type":["null","string"]},{"name":"y","type":"long"}]}`,
 			[]any{int64(1), at.U(0, nil), int64(2)}), "columns", nil},
-		{other("bad.avro", `{"type":"record","name":"r","fields":[]}`), "no fields", nil},
+		{other("nofields.avro", `{"type":"record","name":"r","fields":[]}`), `no column "x"`, nil},
+		// A later file's schema is checked for depth like the first's.
+		{other("deep.avro", `{"type":"record","name":"r","fields":[{"name":"x","type":`+
+			strings.Repeat(`{"type":"array","items":`, 65)+`"long"`+strings.Repeat(`}`, 65)+`}]}`),
+			"nests 65 levels deep, more than the limit of 32", []string{"x"}},
 	}
 	for _, c := range cases {
 		o := opts(p1, c.path)
@@ -591,6 +596,8 @@ func TestOptionValidation(t *testing.T) {
 		func(o *Options) { o.Workers = MaxWorkers + 1 },
 		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxUint32+1 },
 		func(o *Options) { o.RowIndexName, o.RowIndexOffset = "i", math.MaxInt64 },
+		func(o *Options) { o.MaxSchemaDepth = 0 },
+		func(o *Options) { o.MaxSchemaDepth = schema.MaxDepthLimit + 1 },
 	}
 	for i, f := range bad {
 		o := opts(p)

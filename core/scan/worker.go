@@ -73,13 +73,6 @@ func (s *Scan) process(u *unit, st *workerState) {
 			u.err = jerr.New(jerr.Internal, "internal error while decoding: %v", p).WithPath(u.file.path)
 		}
 	}()
-	if st.file != u.file {
-		if st.dec != nil {
-			st.dec.Release()
-		}
-		st.file = u.file
-		st.dec = decode.New(u.file.schema, u.file.selected, s.alloc)
-	}
 	dc, ok := st.codecs[u.file.codec]
 	if !ok {
 		var err error
@@ -89,6 +82,17 @@ func (s *Scan) process(u *unit, st *workerState) {
 			return
 		}
 		st.codecs[u.file.codec] = dc
+	}
+	if len(u.file.selected) == 0 {
+		s.count(u, st, dc)
+		return
+	}
+	if st.file != u.file {
+		if st.dec != nil {
+			st.dec.Release()
+		}
+		st.file = u.file
+		st.dec = decode.New(u.file.schema, u.file.selected, s.alloc)
 	}
 	dec := st.dec
 	// Room for the whole unit at once: growing buffers block by block copied
@@ -138,13 +142,16 @@ func (s *Scan) process(u *unit, st *workerState) {
 				err = dec.Decode(g.Data, g.Count, take)
 			}
 			if err != nil {
-				rec := int64(-1)
+				rec, what := int64(-1), "bad record data"
 				var re *decode.RecordError
 				if errors.As(err, &re) {
 					rec = re.Record
+					if re.Column != "" {
+						what = fmt.Sprintf("bad record data in column %q", re.Column)
+					}
 					err = re.Err
 				}
-				e := jerr.Wrap(jerr.Decode, err, "bad record data").WithPath(u.file.path).At(b.Index, rec, b.Offset)
+				e := jerr.Wrap(jerr.Decode, err, "%s", what).WithPath(u.file.path).At(b.Index, rec, b.Offset)
 				if s.blockFailed(u, e) {
 					failed, next = nil, len(u.blocks) // deliver the rows before the bad block (see below)
 					break
@@ -180,6 +187,72 @@ func (s *Scan) process(u *unit, st *workerState) {
 	if short := u.limit - decoded; short > 0 && u.err == nil {
 		s.deficit.Add(short)
 	}
+}
+
+// count delivers the rows of a unit's blocks without decoding them. With no
+// column selected (a row count, or only a row index or file path) a batch is
+// just a height, and each block's header says how many records it holds. The
+// count is checked against what the block's bytes can hold, as decoding checks
+// it; the block is decompressed for that only when neither its codec (null) nor
+// max_block_size bounds its decompressed size.
+func (s *Scan) count(u *unit, st *workerState, dc codec.Decompressor) {
+	batchSize := int64(s.opts.BatchSize)
+	var decoded, pending int64
+	deliver := func(all bool) {
+		for pending >= batchSize || (all && pending > 0) {
+			n := min(pending, batchSize)
+			u.batches = append(u.batches, batch{rows: int(n), file: u.file})
+			pending -= n
+		}
+	}
+	for i := 0; i < len(u.blocks) && decoded < u.limit; i++ {
+		if s.ctx.Err() != nil {
+			u.err = jerr.New(jerr.Cancelled, "read cancelled")
+			return
+		}
+		b := &u.blocks[i]
+		if err := s.checkCount(u, st, dc, b); err != nil {
+			if s.blockFailed(u, err) {
+				break // the rows before the bad block are delivered, as in process
+			}
+			continue
+		}
+		take := min(b.Count, u.limit-decoded)
+		decoded += take
+		pending += take
+		deliver(false)
+	}
+	deliver(true)
+	if short := u.limit - decoded; short > 0 && u.err == nil {
+		s.deficit.Add(short)
+	}
+}
+
+// checkCount fails block b if it claims more records than its decompressed
+// bytes can hold (see decode.MaxRecords).
+func (s *Scan) checkCount(u *unit, st *workerState, dc codec.Decompressor, b *container.Block) *jerr.Error {
+	var size int64
+	var holds string
+	switch {
+	case dc.Name() == "null":
+		size = int64(len(b.Data))
+		holds = fmt.Sprintf("holds only %d bytes", size)
+	case s.opts.MaxBlockSize >= 0:
+		size = s.opts.MaxBlockSize
+		holds = fmt.Sprintf("may decompress to at most %d bytes (max_block_size)", size)
+	default:
+		data, err := s.decompress(u, st, dc, 0, b, 0)
+		if err != nil {
+			return err
+		}
+		size = int64(len(data))
+		holds = fmt.Sprintf("holds only %d bytes", size)
+	}
+	if b.Count > decode.MaxRecords(u.file.schema, size) {
+		return jerr.New(jerr.Decode, "block claims %d records but %s", b.Count, holds).
+			WithPath(u.file.path).At(b.Index, -1, b.Offset)
+	}
+	return nil
 }
 
 // maxGroupBytes caps the decompressed bytes of a group of blocks, which a worker

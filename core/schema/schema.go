@@ -87,6 +87,9 @@ type Node struct {
 	Symbols   []string // enum
 
 	Type arrow.DataType
+	// Depth is how many levels Type nests: 0 for a leaf, one per Struct or
+	// List (a map is both). See DefaultMaxDepth.
+	Depth int
 	// Metadata for the Arrow field holding this node (Polars reads Enum from it).
 	Metadata arrow.Metadata
 }
@@ -106,9 +109,54 @@ type Schema struct {
 // ValueColumn is the column name used for a schema whose top level is not a record.
 const ValueColumn = "value"
 
-// Parse parses a writer schema. Every parse uses its own name cache: two files may
-// define different types under the same name.
+// Limits on how deeply a schema may nest. Polars imports an Arrow type by
+// recursing through it, on its own threads' stacks as well as the caller's: a
+// column nested about 185 levels deep overflowed the stack of the thread that
+// collects a scan_avro query (SIGSEGV), about 760 the main thread's, and
+// importing takes time and memory that grow much faster than the depth. So a
+// schema deeper than the limit is refused here, while its header is parsed and
+// before any of it reaches Polars.
+//
+// Depth counts the levels of a column's Arrow type (see Node.Depth): a leaf is
+// 0, a record, array or general union adds 1, a map 2 (a List of key/value
+// Structs); a [null, T] or [T] union adds nothing, as it is T made nullable.
+const (
+	// DefaultMaxDepth is the limit unless the caller sets one. Real schemas
+	// nest a few levels; at 32 a frame also stays within pyarrow's own limit
+	// (it refuses a column deeper than 62), for those who hand frames on to it.
+	DefaultMaxDepth = 32
+	// MaxDepthLimit is the highest limit a caller may set: every API was run
+	// on columns of this depth of every kind without failing, and it is well
+	// below the depths at which Polars crashes, so raising the limit cannot
+	// crash the process either.
+	MaxDepthLimit = 128
+	// MaxJSONNesting bounds the nesting of the schema's JSON text, checked
+	// before the text reaches the Avro parser, so that parsing a hostile schema
+	// cannot recurse deeply either. A level of Arrow depth takes at most four
+	// of JSON (a record in a nullable union: field, union, record, fields), so
+	// every schema within MaxDepthLimit fits, field defaults included; only
+	// deeply nested JSON in a schema's own custom properties goes beyond.
+	MaxJSONNesting = 4*MaxDepthLimit + 64
+)
+
+// Parse parses a writer schema, refusing one nested deeper than DefaultMaxDepth.
+// Every parse uses its own name cache: two files may define different types
+// under the same name.
 func Parse(text []byte) (*Schema, error) {
+	return ParseDepth(text, DefaultMaxDepth)
+}
+
+// ParseDepth is Parse with a limit of maxDepth levels of nesting per column,
+// which must be between 1 and MaxDepthLimit.
+func ParseDepth(text []byte, maxDepth int) (*Schema, error) {
+	if maxDepth < 1 || maxDepth > MaxDepthLimit {
+		return nil, jerr.New(jerr.Config, "max_schema_depth must be between 1 and %d, got %d", MaxDepthLimit, maxDepth)
+	}
+	if n := jsonNesting(text); n > MaxJSONNesting {
+		return nil, jerr.New(jerr.Schema, "the schema's JSON text nests %d levels deep, more than the limit of %d, "+
+			"which every schema within the highest max_schema_depth (%d) keeps to", n, MaxJSONNesting, MaxDepthLimit).
+			WithVariant(jerr.SchemaTooDeep)
+	}
 	s, err := avro.ParseWithCache(string(text), "", &avro.SchemaCache{})
 	if err != nil {
 		return nil, jerr.Wrap(jerr.Schema, err, "invalid Avro schema").WithVariant(jerr.InvalidSchema)
@@ -116,17 +164,18 @@ func Parse(text []byte) (*Schema, error) {
 	out := &Schema{Avro: s, JSON: string(text)}
 	p := planner{}
 	if rec, ok := deref(s).(*avro.RecordSchema); ok {
-		if len(rec.Fields()) == 0 {
-			return nil, jerr.New(jerr.Schema, "record %q has no fields, so there are no columns to read", rec.FullName()).
-				WithVariant(jerr.UnsupportedType)
-		}
+		// A record with no fields is valid Avro: it reads as a frame of the
+		// file's height and no columns.
 		out.TopLevelRecord = true
 		p.stack = append(p.stack, rec.FullName())
 		for _, f := range rec.Fields() {
 			n, err := p.plan(f.Type())
 			if err != nil {
-				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name()).WithVariant(jerr.UnsupportedType).
-					WithField(f.Name())
+				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name()).
+					WithVariant(jerr.UnsupportedType).WithField(f.Name())
+			}
+			if err := checkDepth(f.Name(), n, maxDepth); err != nil {
+				return nil, err
 			}
 			out.Columns = append(out.Columns, n)
 			out.Names = append(out.Names, f.Name())
@@ -137,8 +186,49 @@ func Parse(text []byte) (*Schema, error) {
 	if err != nil {
 		return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema").WithVariant(jerr.UnsupportedType)
 	}
+	if err := checkDepth(ValueColumn, n, maxDepth); err != nil {
+		return nil, err
+	}
 	out.Columns, out.Names = []*Node{n}, []string{ValueColumn}
 	return out, nil
+}
+
+func checkDepth(column string, n *Node, maxDepth int) error {
+	if n.Depth <= maxDepth {
+		return nil
+	}
+	return jerr.New(jerr.Schema, "column %q nests %d levels deep, more than the limit of %d (max_schema_depth, "+
+		"which may be raised to %d); a record, an array or a union of several types is one level, a map two",
+		column, n.Depth, maxDepth, MaxDepthLimit).WithVariant(jerr.SchemaTooDeep).WithField(column)
+}
+
+// jsonNesting returns how deeply text's arrays and objects nest. It is a plain
+// scan, not a parse: it counts brackets outside strings, without recursing.
+func jsonNesting(text []byte) int {
+	depth, deepest := 0, 0
+	inString := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // the escaped character, which may be a quote
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ']', '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // Field returns the Arrow field of column i.
@@ -247,6 +337,7 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 			}
 			n.Children = append(n.Children, c)
 			n.Names = append(n.Names, f.Name())
+			n.Depth = max(n.Depth, 1+c.Depth)
 			fields = append(fields, arrow.Field{Name: f.Name(), Type: c.Type, Nullable: true, Metadata: c.Metadata})
 		}
 		n.Type = arrow.StructOf(fields...)
@@ -256,7 +347,7 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("array items: %w", err)
 		}
-		return &Node{Kind: Array, Avro: s, Children: []*Node{item},
+		return &Node{Kind: Array, Avro: s, Children: []*Node{item}, Depth: 1 + item.Depth,
 			Type: arrow.ListOfField(arrow.Field{Name: "item", Type: item.Type, Nullable: true, Metadata: item.Metadata})}, nil
 	case *avro.MapSchema:
 		val, err := p.plan(t.Values())
@@ -267,7 +358,7 @@ func (p *planner) plan(s avro.Schema) (*Node, error) {
 			arrow.Field{Name: "key", Type: arrow.BinaryTypes.StringView},
 			arrow.Field{Name: "value", Type: val.Type, Nullable: true, Metadata: val.Metadata},
 		)
-		return &Node{Kind: Map, Avro: s, Children: []*Node{val},
+		return &Node{Kind: Map, Avro: s, Children: []*Node{val}, Depth: 2 + val.Depth,
 			Type: arrow.ListOfField(arrow.Field{Name: "item", Type: entry, Nullable: true})}, nil
 	case *avro.UnionSchema:
 		return p.planUnion(t)
@@ -345,7 +436,7 @@ func applyLogical(n *Node, name string) {
 	case (n.Kind == Bytes || n.Kind == Fixed) && name == "decimal":
 		applyDecimal(n)
 	case n.Kind == Fixed && name == "duration" && n.Size == 12:
-		n.Logical = Duration
+		n.Logical, n.Depth = Duration, 1
 		n.Type = arrow.StructOf(
 			arrow.Field{Name: "months", Type: arrow.PrimitiveTypes.Uint32},
 			arrow.Field{Name: "days", Type: arrow.PrimitiveTypes.Uint32},
@@ -474,6 +565,7 @@ func (p *planner) planUnion(u *avro.UnionSchema) (*Node, error) {
 		n.Children = append(n.Children, c)
 		n.Names = append(n.Names, name)
 		n.Branches = append(n.Branches, i)
+		n.Depth = max(n.Depth, 1+c.Depth)
 		fields = append(fields, arrow.Field{Name: name, Type: c.Type, Nullable: true, Metadata: c.Metadata})
 	}
 	n.Type = arrow.StructOf(fields...)

@@ -253,7 +253,6 @@ func TestParseErrors(t *testing.T) {
 		"empty":              ``,
 		"unknown type":       `"decimal128"`,
 		"undefined name":     record(`"Missing"`),
-		"record no fields":   `{"type":"record","name":"r","fields":[]}`,
 		"nested no fields":   record(`{"type":"record","name":"empty","fields":[]}`),
 		"fixed no size":      `{"type":"fixed","name":"f"}`,
 		"enum dup symbols":   `{"type":"enum","name":"e","symbols":["A","A"]}`,
@@ -319,5 +318,142 @@ func TestDescribe(t *testing.T) {
 	s := mustParse(t, record(`{"type":"array","items":"int"}`))
 	if got := Describe(s.Columns[0]); got != `{"type":"array","items":"int"}` {
 		t.Errorf("Describe = %s", got)
+	}
+}
+
+// A record with no fields is valid Avro: it has no columns.
+func TestRecordWithoutFields(t *testing.T) {
+	s := mustParse(t, `{"type":"record","name":"r","fields":[]}`)
+	if !s.TopLevelRecord || len(s.Columns) != 0 || len(s.Names) != 0 {
+		t.Errorf("got %d columns %v, top-level record %v", len(s.Columns), s.Names, s.TopLevelRecord)
+	}
+}
+
+// nest wraps leaf in n steps of kind, as a field type; levels are the levels of
+// Arrow nesting each step adds.
+var levels = map[string]int{"array": 1, "map": 2, "record": 1, "nullable record": 1, "union": 2, "nullable": 1}
+
+func nest(kind string, n int, leaf string) string {
+	t := leaf
+	for i := 0; i < n; i++ {
+		switch kind {
+		case "array":
+			t = `{"type":"array","items":` + t + `}`
+		case "map":
+			t = `{"type":"map","values":` + t + `}`
+		case "record":
+			t = fmt.Sprintf(`{"type":"record","name":"r%d","fields":[{"name":"f","type":%s}]}`, i, t)
+		case "nullable record":
+			t = fmt.Sprintf(`["null",{"type":"record","name":"r%d","fields":[{"name":"f","type":%s}]}]`, i, t)
+		case "union":
+			// A union cannot hold a union: each step is a union and an array.
+			t = `["int",{"type":"array","items":` + t + `}]`
+		case "nullable":
+			// [null, T] adds nothing, but it cannot nest in itself: alternate.
+			t = `{"type":"array","items":["null",` + t + `]}`
+		default:
+			panic(kind)
+		}
+	}
+	return t
+}
+
+// Depth counts the levels of the Arrow type: one per Struct and per List.
+func TestDepth(t *testing.T) {
+	cases := []struct {
+		name  string
+		avro  string
+		depth int
+	}{
+		{"int", `"int"`, 0},
+		{"nullable int", `["null","int"]`, 0},
+		{"one-branch union", `["int"]`, 0},
+		{"enum", `{"type":"enum","name":"e","symbols":["A"]}`, 0},
+		{"decimal", `{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}`, 0},
+		{"duration", `{"type":"fixed","name":"d","size":12,"logicalType":"duration"}`, 1},
+		{"array", nest("array", 3, `"int"`), 3},
+		{"map", nest("map", 3, `"int"`), 6},
+		{"record", nest("record", 3, `"int"`), 3},
+		{"nullable record", nest("nullable record", 3, `"int"`), 3},
+		{"union", `["int","string",` + nest("array", 2, `"int"`) + `]`, 3},
+		{"unions", nest("union", 3, `"int"`), 6},
+		{"nullable union", `["null","int","string"]`, 1},
+		{"array of nullable", nest("nullable", 3, `"int"`), 3},
+		{"widest branch counts", `{"type":"record","name":"w","fields":[{"name":"a","type":"int"},` +
+			`{"name":"b","type":` + nest("array", 5, `"int"`) + `},{"name":"c","type":` + nest("map", 1, `"int"`) + `}]}`, 6},
+		{"recursive is a string", `{"type":"record","name":"n","fields":[{"name":"next","type":["null","n"]}]}`, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := mustParse(t, record(c.avro))
+			if got := s.Columns[0].Depth; got != c.depth {
+				t.Errorf("depth %d, want %d (type %s)", got, c.depth, s.Columns[0].Type)
+			}
+		})
+	}
+}
+
+func TestDepthLimit(t *testing.T) {
+	for kind, per := range levels {
+		t.Run(kind, func(t *testing.T) {
+			steps := DefaultMaxDepth / per
+			mustParse(t, record(nest(kind, steps, `"int"`)))
+			_, err := Parse([]byte(record(nest(kind, steps+1, `"int"`))))
+			e := wantKind(t, err, jerr.Schema)
+			want := fmt.Sprintf(`column "f0" nests %d levels deep`, (steps+1)*per)
+			if !strings.Contains(e.Message, want) || !strings.Contains(e.Message, fmt.Sprintf("limit of %d", DefaultMaxDepth)) {
+				t.Errorf("message %q does not name the depth and the limit", e.Message)
+			}
+		})
+	}
+	// A top-level value is checked too.
+	_, err := Parse([]byte(nest("array", DefaultMaxDepth+1, `"int"`)))
+	if e := wantKind(t, err, jerr.Schema); !strings.Contains(e.Message, `column "value"`) {
+		t.Errorf("message %q does not name the value column", e.Message)
+	}
+	// The limit can be raised up to MaxDepthLimit, and lowered.
+	deep := record(nest("array", MaxDepthLimit, `"int"`))
+	if _, err := ParseDepth([]byte(deep), MaxDepthLimit); err != nil {
+		t.Errorf("at MaxDepthLimit: %v", err)
+	}
+	_, err = ParseDepth([]byte(record(nest("array", 3, `"int"`))), 2)
+	wantKind(t, err, jerr.Schema)
+	for _, bad := range []int{0, -1, MaxDepthLimit + 1} {
+		_, err := ParseDepth([]byte(record(`"int"`)), bad)
+		wantKind(t, err, jerr.Config)
+	}
+}
+
+// The schema text is measured before the Avro parser sees it: a schema nested
+// far deeper than any allowed one is refused at once, with a short message.
+func TestJSONNesting(t *testing.T) {
+	for _, n := range []int{MaxJSONNesting + 1, 20_000, 1_000_000} {
+		text := strings.Repeat(`{"type":"array","items":`, n) + `"int"` + strings.Repeat(`}`, n)
+		_, err := Parse([]byte(text))
+		e := wantKind(t, err, jerr.Schema)
+		want := fmt.Sprintf("nests %d levels deep, more than the limit of %d", n, MaxJSONNesting)
+		if !strings.Contains(e.Error(), want) || len(e.Error()) > 300 {
+			t.Errorf("depth %d: message %q", n, e.Error())
+		}
+	}
+	// The deepest schema the limit allows, a record in a nullable union at
+	// every level, fits in the JSON limit.
+	worst := nest("nullable record", MaxDepthLimit, `"int"`)
+	if n := jsonNesting([]byte(record(worst))); n > MaxJSONNesting {
+		t.Errorf("the deepest allowed schema nests %d JSON levels, over MaxJSONNesting", n)
+	}
+	cases := map[string]int{
+		``:                    0,
+		`"int"`:               0,
+		`{"a":[1,{"b":[]}]}`:  4,
+		`{"a":"[[[{{{"}`:      1,
+		`{"a":"\"[[[\\"}`:     1,
+		`[[["\\"],"]]]]]]"]]`: 3,
+		`{"doc":"\u005b[{"}`:  1,
+	}
+	for text, want := range cases {
+		if got := jsonNesting([]byte(text)); got != want {
+			t.Errorf("jsonNesting(%s) = %d, want %d", text, got, want)
+		}
 	}
 }

@@ -9,7 +9,13 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from . import _native, _options, _progress
-from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BUFFER_BLOCKS,
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_MAX_BLOCK_SIZE,
+    DEFAULT_MAX_SCHEMA_DEPTH,
+)
 from ._readers import AvroReader
 from ._scan import NativeScan
 from .exceptions import ConfigurationError
@@ -43,6 +49,7 @@ def scan_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     **unknown: Any,
 ) -> pl.LazyFrame:
     """Lazily read Avro files into a LazyFrame.
@@ -87,6 +94,11 @@ def scan_avro(
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no
         cap); at most 1 TiB (2**40).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
 
     Returns
     -------
@@ -128,6 +140,7 @@ def scan_avro(
         read_chunk_size=read_chunk_size,
         batch_size=batch_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
     )
     # The header is read now, not at collect(): Polars wraps errors raised while it
     # asks for a schema, and users expect jetliner's own exceptions here.
@@ -206,6 +219,7 @@ def read_avro(
     read_chunk_size: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     progress: bool = False,
     **unknown: Any,
 ) -> pl.DataFrame:
@@ -217,7 +231,8 @@ def read_avro(
         A path, ``file://`` URL, ``s3://bucket/key`` URI or glob, or a list of them.
     columns
         Read only these columns, by name or by 0-based position. Unselected
-        columns are skipped while decoding.
+        columns are skipped while decoding. An empty list reads none: a frame of
+        the file's height, counted from the block headers without decoding.
     n_rows
         Stop after this many rows in total.
     row_index_name
@@ -248,6 +263,11 @@ def read_avro(
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no
         cap); at most 1 TiB (2**40).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     progress
         Show a progress bar of the bytes and rows read: tqdm's (a widget in
         Jupyter) when tqdm is installed, otherwise a line of text on stderr.
@@ -284,6 +304,7 @@ def read_avro(
         read_chunk_size=read_chunk_size,
         batch_size=batch_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
     )
     show_progress = _progress.check(progress)
     names = _column_names(sources, columns, opts)
@@ -355,6 +376,7 @@ def read_avro_schema(
     source: _options.Sources,
     *,
     storage_options: dict[str, str] | None = None,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     **unknown: Any,
 ) -> pl.Schema:
     """Return the Polars schema a read of ``source`` would produce.
@@ -367,6 +389,8 @@ def read_avro_schema(
         A path, ``file://`` URL, ``s3://`` URI or glob, or a list of them.
     storage_options
         S3 settings, as in :func:`scan_avro`.
+    max_schema_depth
+        Refuse a schema nested deeper than this, as in :func:`scan_avro`.
 
     Returns
     -------
@@ -375,7 +399,12 @@ def read_avro_schema(
     _options.reject_unknown("read_avro_schema", unknown)
     sources = _options.normalize_sources(source)
     scan = NativeScan(
-        _options.build(sources[:1], storage_options=storage_options, read_chunk_size=_HEADER_CHUNK_SIZE)
+        _options.build(
+            sources[:1],
+            storage_options=storage_options,
+            read_chunk_size=_HEADER_CHUNK_SIZE,
+            max_schema_depth=max_schema_depth,
+        )
     )
     try:
         return scan.polars_schema
@@ -394,6 +423,7 @@ def open(
     storage_options: dict[str, str] | None = None,
     read_chunk_size: int | None = None,
     max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
     n_rows: int | None = None,
     row_index_name: str | None = None,
     row_index_offset: int = 0,
@@ -424,7 +454,8 @@ def open(
     ignore_errors
         Skip bad blocks instead of raising; the reader's ``errors`` lists them.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings, as in :func:`scan_avro`.
     read_chunk_size
@@ -433,6 +464,11 @@ def open(
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no
         cap); at most 1 TiB (2**40).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     n_rows
         Stop after this many rows.
     row_index_name
@@ -466,6 +502,7 @@ def open(
         storage_options=storage_options,
         read_chunk_size=read_chunk_size,
         max_block_size=max_block_size,
+        max_schema_depth=max_schema_depth,
         n_rows=n_rows,
         row_index_name=row_index_name,
         row_index_offset=row_index_offset,

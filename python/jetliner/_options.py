@@ -19,6 +19,12 @@ DEFAULT_BATCH_SIZE = 100_000
 DEFAULT_BUFFER_BLOCKS = 4
 DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BLOCK_SIZE = 512 * 1024 * 1024
+# How deeply a column's type may nest (each Struct or List one level, a map two),
+# and the most that max_schema_depth may allow: the engine's schema.DefaultMaxDepth
+# and schema.MaxDepthLimit. Polars crashes on types nested a few hundred levels
+# deep; the maximum stays well below the depths measured to fail.
+DEFAULT_MAX_SCHEMA_DEPTH = 32
+MAX_SCHEMA_DEPTH_LIMIT = 128
 
 # Upper bounds of the numeric options, the same as the engine's (core/scan/options.go,
 # which checks them again for any other caller). Each lies far above any setting
@@ -170,6 +176,7 @@ def build(
     read_chunk_size: Any = None,
     batch_size: Any = DEFAULT_BATCH_SIZE,
     max_block_size: Any = DEFAULT_MAX_BLOCK_SIZE,
+    max_schema_depth: Any = DEFAULT_MAX_SCHEMA_DEPTH,
 ) -> dict[str, Any]:
     """Validate every option and return the engine's option object."""
     opts: dict[str, Any] = {
@@ -190,6 +197,9 @@ def build(
         "batch_size": _int("batch_size", batch_size, minimum=1, maximum=MAX_BATCH_SIZE),
         "max_block_size": _int(
             "max_block_size", max_block_size, minimum=1, maximum=MAX_BLOCK_SIZE_CAP, allow_none=True
+        ),
+        "max_schema_depth": _int(
+            "max_schema_depth", max_schema_depth, minimum=1, maximum=MAX_SCHEMA_DEPTH_LIMIT
         ),
     }
     if (

@@ -10,7 +10,13 @@ from typing import Any
 import polars as pl
 
 from . import _options, _progress, _repr
-from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BUFFER_BLOCKS,
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_MAX_BLOCK_SIZE,
+    DEFAULT_MAX_SCHEMA_DEPTH,
+)
 from ._scan import NativeScan
 from .exceptions import BadBlockError, ConfigurationError, JetlinerError
 
@@ -172,7 +178,8 @@ class AvroReader(_BaseReader):
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
@@ -181,6 +188,11 @@ class AvroReader(_BaseReader):
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no
         cap); at most 1 TiB (2**40).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     n_rows
         Stop after this many rows.
     row_index_name, row_index_offset
@@ -217,6 +229,7 @@ class AvroReader(_BaseReader):
         storage_options: dict[str, str] | None = None,
         read_chunk_size: int | None = None,
         max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+        max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
         n_rows: int | None = None,
         row_index_name: str | None = None,
         row_index_offset: int = 0,
@@ -240,6 +253,7 @@ class AvroReader(_BaseReader):
                 storage_options=storage_options,
                 read_chunk_size=read_chunk_size,
                 max_block_size=max_block_size,
+                max_schema_depth=max_schema_depth,
                 n_rows=n_rows,
                 row_index_name=row_index_name,
                 row_index_offset=row_index_offset,
@@ -276,7 +290,8 @@ class MultiAvroReader(_BaseReader):
     ignore_errors
         Skip bad blocks instead of raising; see :attr:`errors`.
     projected_columns
-        Read only these columns.
+        Read only these columns. An empty list reads none: batches of the
+        file's rows and no columns, counted from the block headers.
     storage_options
         S3 settings; see the S3 guide.
     read_chunk_size
@@ -285,6 +300,11 @@ class MultiAvroReader(_BaseReader):
     max_block_size
         Refuse blocks that decompress to more than this many bytes (``None``: no
         cap); at most 1 TiB (2**40).
+    max_schema_depth
+        Refuse a file whose schema nests deeper than this many levels (each
+        record, array and union of several types one level, each map two) with
+        a ``SchemaError``. At most 128, which is still safe: Polars crashes
+        on types nested a few hundred levels deep, so no value reaches that.
     n_rows
         Stop after this many rows in total.
     row_index_name, row_index_offset
@@ -317,6 +337,7 @@ class MultiAvroReader(_BaseReader):
         storage_options: dict[str, str] | None = None,
         read_chunk_size: int | None = None,
         max_block_size: int | None = DEFAULT_MAX_BLOCK_SIZE,
+        max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
         n_rows: int | None = None,
         row_index_name: str | None = None,
         row_index_offset: int = 0,
@@ -340,6 +361,7 @@ class MultiAvroReader(_BaseReader):
                 storage_options=storage_options,
                 read_chunk_size=read_chunk_size,
                 max_block_size=max_block_size,
+                max_schema_depth=max_schema_depth,
                 n_rows=n_rows,
                 row_index_name=row_index_name,
                 row_index_offset=row_index_offset,

@@ -32,7 +32,14 @@ from polars.io.plugins import register_io_source
 
 from . import __version__, _native, _options
 from ._api import _HEADER_CHUNK_SIZE
-from ._options import DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_BLOCKS, DEFAULT_BUFFER_BYTES, DEFAULT_MAX_BLOCK_SIZE
+from ._options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BUFFER_BLOCKS,
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_MAX_BLOCK_SIZE,
+    DEFAULT_MAX_SCHEMA_DEPTH,
+    MAX_SCHEMA_DEPTH_LIMIT,
+)
 from ._readers import MultiAvroReader
 from ._scan import NativeScan
 from .exceptions import ConfigurationError, JetlinerError
@@ -139,6 +146,14 @@ def _parser() -> _Parser:
         metavar="BYTES",
         help="refuse larger blocks, or 'none' (default: 512MiB)",
     )
+    group.add_argument(
+        "--max-schema-depth",
+        type=int,
+        default=DEFAULT_MAX_SCHEMA_DEPTH,
+        metavar="N",
+        help=f"refuse a schema nested deeper (default {DEFAULT_MAX_SCHEMA_DEPTH}, "
+        f"at most {MAX_SCHEMA_DEPTH_LIMIT})",
+    )
 
     read = _Parser(add_help=False)
     group = read.add_argument_group("read options")
@@ -231,6 +246,7 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
         "storage_options": dict(args.storage_option) or None,
         "read_chunk_size": args.read_chunk_size,
         "max_block_size": args.max_block_size,
+        "max_schema_depth": args.max_schema_depth,
     }
 
 
