@@ -454,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
     except JetlinerError as exc:
-        sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
+        # The class and the message: str(exc) would name the class again, in words.
+        sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc.message}\n")
         return EXIT_FAILED
     except pl.exceptions.PolarsError as exc:
         sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
