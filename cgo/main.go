@@ -58,11 +58,14 @@ func lookup(id uint64) (*handle, error) {
 // errorJSON is the structured error the Python package turns into an exception.
 type errorJSON struct {
 	Kind    string `json:"kind"`
+	Variant string `json:"variant"`
 	Message string `json:"message"`
 	Path    string `json:"path,omitempty"`
 	Block   *int64 `json:"block_index"`
 	Record  *int64 `json:"record_index"`
 	Offset  *int64 `json:"file_offset"`
+	Codec   string `json:"codec,omitempty"`
+	Field   string `json:"schema_context,omitempty"`
 }
 
 func toErrorJSON(err error) errorJSON {
@@ -79,8 +82,9 @@ func toErrorJSON(err error) errorJSON {
 	}
 	// The last net for credentials (see source.Redact): nothing leaves the
 	// engine with one in it, whichever layer made the message.
-	return errorJSON{Kind: string(e.Kind), Message: source.Redact(msg), Path: source.Redact(e.Path),
-		Block: opt(e.Block), Record: opt(e.Record), Offset: opt(e.Offset)}
+	return errorJSON{Kind: string(e.Kind), Variant: e.VariantName(), Message: source.Redact(msg),
+		Path: source.Redact(e.Path), Block: opt(e.Block), Record: opt(e.Record), Offset: opt(e.Offset),
+		Codec: e.Codec, Field: e.Field}
 }
 
 // redactedErrors is the scan's skipped blocks as they may be shown.

@@ -63,7 +63,7 @@ func parseOptions(text []byte) (scan.Options, error) {
 	set(&o.Workers, w.Workers)
 	set(&o.MaxSchemaDepth, w.MaxSchemaDepth)
 	if o.NRows < -1 {
-		return o, jerr.New(jerr.Config, "n_rows must not be negative, got %d", o.NRows)
+		return o, jerr.New(jerr.Config, "n_rows must be non-negative, got %d", o.NRows)
 	}
 	if err := checkStorage(w.StorageOptions); err != nil {
 		return o, err

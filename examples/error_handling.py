@@ -53,13 +53,14 @@ def main() -> None:
         print(f"{type(err).__name__}: {err}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        # Not an Avro file at all: ParseError.
+        # Not an Avro file at all: ParseError, whose variant says what exactly
+        # (InvalidMagic: the first four bytes; at offset 0).
         text = Path(tmp) / "notes.avro"
         text.write_text("these are not the bytes you are looking for")
         try:
             jetliner.read_avro(text)
         except jetliner.ParseError as err:
-            print(f"{type(err).__name__}: {err}")
+            print(f"{type(err).__name__} ({err.variant}): {err}")
 
         # A damaged block: by default the read stops with an error that says
         # where (file, block, byte offset); the rows before it are not lost in a

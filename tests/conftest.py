@@ -1,9 +1,11 @@
 """Shared fixtures: writing Avro files with fastavro (the oracle) and finding the
-interop files in ../shared/testdata."""
+interop files of the shared test data ($JETLINER_TESTDATA, or ../shared/testdata
+beside the clone)."""
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,11 @@ import fastavro
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_TESTDATA = ROOT.parent / "shared" / "testdata"
+# The shared test data (files written by other Avro implementations, corrupt files):
+# where $JETLINER_TESTDATA points, else ../shared/testdata beside the clone.
+TESTDATA_ENV = "JETLINER_TESTDATA"
+SHARED_TESTDATA = Path(os.environ.get(TESTDATA_ENV) or ROOT.parent / "shared" / "testdata")
+_NO_TESTDATA = "shared test data not found"
 
 AvroWriter = Callable[..., Path]
 
@@ -59,7 +65,20 @@ def read_with_fastavro(path: Path) -> list[Any]:
 
 @pytest.fixture
 def shared_testdata() -> Path:
-    """../shared/testdata, beside the clone. Tests over it skip only when it is absent."""
+    """The shared test data. Tests over it skip only when it is absent, and the
+    summary at the end of the run says how many did."""
     if not SHARED_TESTDATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_TESTDATA}")
+        pytest.skip(f"{_NO_TESTDATA} at {SHARED_TESTDATA}")
     return SHARED_TESTDATA
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reports = terminalreporter.stats.get("skipped", [])
+    skipped = [r for r in reports if _NO_TESTDATA in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} tests skipped: {_NO_TESTDATA} at {SHARED_TESTDATA} "
+            f"(set {TESTDATA_ENV} to its directory, or put it at ../shared/testdata beside the clone)",
+            yellow=True,
+            bold=True,
+        )

@@ -92,10 +92,16 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, deadline
 
 
 class S3Server:
-    """versitygw on a free loopback port, started and stopped by the test session."""
+    """versitygw on a free loopback port, started and stopped by the test session.
 
-    def __init__(self, workdir: Path) -> None:
+    With ``iam=False`` the server knows only its root account, as a versitygw
+    started without ``--iam-dir`` does, and answers an unknown access key with its
+    own code ``XAdminUserNotFound`` and status 404.
+    """
+
+    def __init__(self, workdir: Path, *, iam: bool = True) -> None:
         self.workdir = workdir
+        self.iam = iam
         self.data = workdir / "data"
         self.port = 0
         self.admin_port = 0
@@ -110,7 +116,10 @@ class S3Server:
     def start(self) -> None:
         binary = versitygw_binary()
         self.data.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "iam").mkdir(exist_ok=True)
+        iam = []
+        if self.iam:
+            (self.workdir / "iam").mkdir(exist_ok=True)
+            iam = ["--iam-dir", str(self.workdir / "iam")]
         self.port, self.admin_port = free_port(), free_port()
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with self.log.open("wb") as log:
@@ -122,7 +131,7 @@ class S3Server:
                     "--access", ROOT_ACCESS_KEY,
                     "--secret", ROOT_SECRET_KEY,
                     "--region", REGION,
-                    "--iam-dir", str(self.workdir / "iam"),
+                    *iam,
                     "--quiet",
                     "posix", str(self.data),
                 ],
@@ -132,6 +141,8 @@ class S3Server:
             )  # fmt: skip
         _wait_for_port(self.port, self.proc, self.log, deadline)
         _wait_for_port(self.admin_port, self.proc, self.log, deadline)
+        if not self.iam:
+            return
         # A user with no bucket of its own: every read of the root's buckets is denied.
         subprocess.run(
             [

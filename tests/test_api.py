@@ -339,10 +339,10 @@ def test_error_objects_have_message_variant_and_to_dict(tmp_path: Path) -> None:
     with pytest.raises(jetliner.FileNotFoundError) as info:
         jetliner.read_avro(tmp_path / "missing.avro")
     err = info.value
-    assert err.variant == "FileNotFoundError"
+    assert err.variant == "NotFound"
     assert "no such file" in err.message
     d = err.to_dict()
-    assert d["variant"] == "FileNotFoundError"
+    assert d["variant"] == "NotFound"
     assert d["path"] == str(tmp_path / "missing.avro")
     json.dumps(d)
 

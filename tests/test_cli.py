@@ -330,7 +330,7 @@ def test_failed_convert_leaves_nothing_behind(
         (["frobnicate", "x.avro"], "invalid choice: 'frobnicate'"),
         (["schema"], "the following arguments are required: FILE"),
         (["head", "x.avro", "-n", "ten"], "argument -n/--rows: not an integer: 'ten'"),
-        (["head", "x.avro", "-n", "-3"], "argument -n/--rows: must not be negative, got -3"),
+        (["head", "x.avro", "-n", "-3"], "argument -n/--rows: must be non-negative, got -3"),
         (["head", "x.avro", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
         (["head", "x.avro", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
         (["count", "x.avro", "-s", "password=hunter2"], "unknown storage option 'password'"),

@@ -22,7 +22,12 @@ EXPECTED = {
     "local_files.py": ["read_avro: (20000, 10)", "scan_avro: the five busiest airports"],
     "globs.py": ["** : 120,000 rows from 6 files", "MultiAvroReader over 6 files:"],
     "streaming.py": ["wrote 40,000 rows in 4 row groups", "finished, rows_read=20000"],
-    "error_handling.py": ["ParseError: not an Avro file", "ignore_errors=True: ", "1 block(s) skipped"],
+    "error_handling.py": [
+        "ParseError (InvalidMagic): Parse error in ",
+        "at offset 0: not an Avro file",
+        "ignore_errors=True: ",
+        "1 block(s) skipped",
+    ],
     "s3_local.py": ["read_avro: (20000, 10)", "streamed 20,000 rows", "AuthenticationError: "],
 }
 

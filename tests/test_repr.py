@@ -138,7 +138,7 @@ def test_error_repr_and_html(write_avro: Any, tmp_path: Path) -> None:
         jetliner.read_avro(tmp_path / "missing.avro")
     err = info.value
     missing = str(tmp_path / "missing.avro")
-    assert repr(err) == f"FileNotFoundError({err.message!r}, path={missing!r})"
+    assert repr(err) == f"FileNotFoundError(message={err.message!r}, variant='NotFound', path={missing!r})"
     page = err._repr_html_()
     assert "<b class='jl-err'>FileNotFoundError</b>" in page
     assert f"<tr><th>path</th><td>{missing}</td></tr>" in page
@@ -148,15 +148,20 @@ def test_error_repr_and_html(write_avro: Any, tmp_path: Path) -> None:
         jetliner.read_avro(bad)
     perr = parse_info.value
     assert repr(perr) == (
-        f"ParseError({perr.message!r}, path={str(bad)!r}, block_index={perr.block_index}, "
-        f"file_offset={perr.file_offset})"
+        f"ParseError(message={perr.message!r}, variant={perr.variant!r}, path={str(bad)!r}, "
+        f"file_offset={perr.file_offset}, block_index={perr.block_index}, record_index=None, "
+        "block_offset=None)"
     )
     page = perr._repr_html_()
     assert f"<tr><th>block_index</th><td>{perr.block_index}</td></tr>" in page
     assert "record_index" not in page  # unknown fields are left out
+    assert perr.variant == "InvalidSyncMarker"
 
     conf = jetliner.ConfigurationError("batch_size must be at least 1, got <0>")
-    assert repr(conf) == "ConfigurationError('batch_size must be at least 1, got <0>')"
+    assert repr(conf) == (
+        "ConfigurationError(message='batch_size must be at least 1, got <0>', "
+        "variant='Configuration', path=None)"
+    )
     assert "got &lt;0&gt;" in conf._repr_html_()
 
 

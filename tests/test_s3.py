@@ -566,11 +566,21 @@ def _error_handling_example(uri: str) -> str:
         ("ok", "read 30000 rows"),
         ("missing-object", "File not found in S3"),
         ("missing-bucket", "File not found in S3"),
-        ("bad-secret", "S3 error: S3 rejected the credentials: SignatureDoesNotMatch"),
-        ("unknown-key", "S3 error: S3 rejected the credentials: InvalidAccessKeyId"),
-        ("access-denied", "S3 error: S3 denied access: AccessDenied"),
-        ("unreachable", "S3 error: cannot reach S3"),
-        ("server-errors", "S3 error: S3 GET failed: gave up after 3 attempts; ServiceUnavailable"),
+        # str() of a jetliner error leads with its kind and the URI.
+        (
+            "bad-secret",
+            "S3 error: Authentication failed for '{uri}': S3 rejected the credentials: SignatureDoesNotMatch",
+        ),
+        (
+            "unknown-key",
+            "S3 error: Authentication failed for '{uri}': S3 rejected the credentials: InvalidAccessKeyId",
+        ),
+        ("access-denied", "S3 error: Permission denied for '{uri}': S3 denied access: AccessDenied"),
+        ("unreachable", "S3 error: Source error for '{uri}': cannot reach S3"),
+        (
+            "server-errors",
+            "S3 error: Source error for '{uri}': S3 GET failed: gave up after 3 attempts; ServiceUnavailable",
+        ),
     ],
 )
 def test_error_handling_example(
@@ -593,7 +603,7 @@ def test_error_handling_example(
         monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     elif case == "server-errors":
         s3.proxy.fail(503, times=100)
-    assert _error_handling_example(uri).startswith(expected)
+    assert _error_handling_example(uri).startswith(expected.format(uri=uri))
 
 
 @pytest.mark.parametrize(

@@ -99,17 +99,22 @@ func (rd *Reader) parseErr(format string, args ...any) *jerr.Error {
 	return jerr.New(jerr.Parse, format, args...).WithPath(rd.path)
 }
 
+// magicErr is a ParseError about the first four bytes, which are at offset 0.
+func (rd *Reader) magicErr(format string, args ...any) *jerr.Error {
+	return rd.parseErr(format, args...).WithVariant(jerr.InvalidMagic).At(-1, -1, 0)
+}
+
 // ioErr keeps kinded errors (e.g. from an S3 source) and calls a short read a truncation.
 func (rd *Reader) ioErr(err error, what string) error {
 	if k := jerr.KindOf(err); k != "" {
 		return err
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return rd.parseErr("file is truncated: %s", what)
+		return rd.parseErr("file is truncated: %s", what).WithVariant(jerr.UnexpectedEOF)
 	}
 	if errors.Is(err, errVarintOverflow) {
 		// Bad bytes, not a failed read: without this it was reported as SourceError.
-		return rd.parseErr("corrupt %s: %v", what, err)
+		return rd.parseErr("corrupt %s: %v", what, err).WithVariant(jerr.InvalidHeader)
 	}
 	if errors.Is(err, context.Canceled) {
 		return jerr.Wrap(jerr.Cancelled, err, "read cancelled").WithPath(rd.path)
@@ -126,12 +131,12 @@ func (rd *Reader) readHeader() error {
 			return rd.ioErr(err, "file header")
 		}
 		if rd.r.src.Size() == 0 {
-			return rd.parseErr("not an Avro file: the file is empty")
+			return rd.magicErr("not an Avro file: the file is empty")
 		}
-		return rd.parseErr("not an Avro file: shorter than the 4-byte magic")
+		return rd.magicErr("not an Avro file: shorter than the 4-byte magic")
 	}
 	if !bytes.Equal(magic, Magic[:]) {
-		return rd.parseErr("not an Avro file: bad magic bytes %q (want \"Obj\\x01\")", magic)
+		return rd.magicErr("not an Avro file: bad magic bytes %q (want \"Obj\\x01\")", magic)
 	}
 	meta := map[string][]byte{}
 	var total int64
@@ -171,7 +176,7 @@ func (rd *Reader) readHeader() error {
 	h.Meta = meta
 	h.Schema = meta["avro.schema"]
 	if h.Schema == nil {
-		return rd.parseErr("header has no avro.schema entry")
+		return rd.parseErr("header has no avro.schema entry").WithVariant(jerr.InvalidHeader)
 	}
 	h.Codec = string(meta["avro.codec"])
 	h.Size = rd.r.offset()
@@ -185,7 +190,7 @@ func (rd *Reader) bytesField(total *int64) ([]byte, error) {
 	}
 	*total += n
 	if n < 0 || *total > maxHeaderBytes || n > rd.r.remaining() {
-		return nil, rd.parseErr("corrupt header: metadata entry of %d bytes", n)
+		return nil, rd.parseErr("corrupt header: metadata entry of %d bytes", n).WithVariant(jerr.InvalidHeader)
 	}
 	b := make([]byte, n)
 	if err := rd.r.readFull(b); err != nil {
@@ -217,17 +222,17 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 		return b, buf, io.EOF
 	}
 	rd.nextIndex++
-	blockErr := func(format string, args ...any) (Block, []byte, error) {
-		return b, buf, rd.parseErr(format, args...).At(b.Index, -1, start)
+	blockErr := func(variant, format string, args ...any) (Block, []byte, error) {
+		return b, buf, rd.parseErr(format, args...).WithVariant(variant).At(b.Index, -1, start)
 	}
 	// headerErr keeps read failures (S3 errors, cancellation) as what they are: they
 	// used to become "truncated block header" ParseErrors, which ignore_errors skips.
 	headerErr := func(err error) (Block, []byte, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return blockErr("truncated block header")
+			return blockErr(jerr.UnexpectedEOF, "truncated block header")
 		}
 		if errors.Is(err, errVarintOverflow) {
-			return blockErr("corrupt block header: %v", err)
+			return blockErr(jerr.InvalidBlock, "corrupt block header: %v", err)
 		}
 		return b, buf, rd.ioErr(err, "block header")
 	}
@@ -240,17 +245,17 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 		return headerErr(err)
 	}
 	if count < 0 || size < 0 {
-		return blockErr("corrupt block header: count %d, size %d", count, size)
+		return blockErr(jerr.InvalidBlock, "corrupt block header: count %d, size %d", count, size)
 	}
 	rd.records = count
 	if rd.maxBlock >= 0 && size > rd.maxBlock {
 		return b, buf, jerr.New(jerr.Codec, "block of %d bytes exceeds max_block_size (%d)", size, rd.maxBlock).
-			WithPath(rd.path).At(b.Index, -1, start)
+			WithVariant(jerr.OversizedOutput).WithPath(rd.path).At(b.Index, -1, start)
 	}
 	// Written as a subtraction: size+SyncSize overflows for sizes near MaxInt64 (no
 	// max_block_size), which let a corrupt size through to make() and panicked.
 	if size > rd.r.remaining()-SyncSize {
-		return blockErr("file is truncated: block declares %d bytes but only %d remain", size, rd.r.remaining()-min(rd.r.remaining(), SyncSize))
+		return blockErr(jerr.UnexpectedEOF, "file is truncated: block declares %d bytes but only %d remain", size, rd.r.remaining()-min(rd.r.remaining(), SyncSize))
 	}
 	n := len(buf)
 	data, buf, err := rd.r.take(int(size), buf)
@@ -267,7 +272,8 @@ func (rd *Reader) next(buf []byte) (Block, []byte, error) {
 		// the marker often reaches the data before it. The next block, though,
 		// should start right here; Resync tries this position first.
 		rd.expected = rd.r.offset()
-		return b, buf[:n], rd.parseErr("sync marker mismatch after block data: the block is corrupt").At(b.Index, -1, start)
+		return b, buf[:n], rd.parseErr("sync marker mismatch after block data: the block is corrupt").
+			WithVariant(jerr.InvalidSyncMarker).At(b.Index, -1, start)
 	}
 	b.Count, b.Data = count, data
 	return b, buf, nil

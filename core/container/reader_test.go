@@ -187,22 +187,32 @@ func TestHeaderErrors(t *testing.T) {
 	hugeEntry := append([]byte("Obj\x01"), avrotest.Encode(nil, 1, int64(1)<<40)...)
 	negEntry := append([]byte("Obj\x01"), avrotest.Encode(nil, 1, -5)...)
 	longVarint := append([]byte("Obj\x01"), bytes.Repeat([]byte{0xff}, 11)...)
-	cases := map[string][]byte{
-		"empty":          nil,
-		"short magic":    []byte("Ob"),
-		"bad magic":      append([]byte("Obj\x02"), good[4:]...),
-		"json":           []byte(`{"type":"record"}`),
-		"no schema":      noSchema,
-		"huge entry":     hugeEntry,
-		"negative entry": negEntry,
-		"long varint":    longVarint,
+	cases := map[string]struct {
+		data    []byte
+		variant string
+	}{
+		"empty":          {nil, jerr.InvalidMagic},
+		"short magic":    {[]byte("Ob"), jerr.InvalidMagic},
+		"bad magic":      {append([]byte("Obj\x02"), good[4:]...), jerr.InvalidMagic},
+		"json":           {[]byte(`{"type":"record"}`), jerr.InvalidMagic},
+		"no schema":      {noSchema, jerr.InvalidHeader},
+		"huge entry":     {hugeEntry, jerr.InvalidHeader},
+		"negative entry": {negEntry, jerr.InvalidHeader},
+		"long varint":    {longVarint, jerr.InvalidHeader},
 	}
-	for name, data := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := open(t, data, Options{})
+			_, err := open(t, c.data, Options{})
 			e := wantKind(t, err, jerr.Parse)
 			if want := "mem.avro"; mapped && filepath.Base(e.Path) != "f.avro" || !mapped && e.Path != want {
 				t.Errorf("Path = %q", e.Path)
+			}
+			if e.VariantName() != c.variant {
+				t.Errorf("variant %q, want %q", e.VariantName(), c.variant)
+			}
+			// The magic is at offset 0; the header's other faults have no one offset.
+			if wantOffset := map[bool]int64{true: 0, false: -1}[c.variant == jerr.InvalidMagic]; e.Offset != wantOffset {
+				t.Errorf("offset %d, want %d", e.Offset, wantOffset)
 			}
 		})
 	}
@@ -341,6 +351,9 @@ func TestSyncMismatchAndResync(t *testing.T) {
 				e := wantKind(t, err, jerr.Parse)
 				if e.Block != int64(bad) || e.Offset != int64(f.Blocks[bad].Offset) {
 					t.Fatalf("error at block %d offset %d, want %d, %d", e.Block, e.Offset, bad, f.Blocks[bad].Offset)
+				}
+				if e.Variant != jerr.InvalidSyncMarker {
+					t.Errorf("variant %q", e.Variant)
 				}
 				skip, err := rd.Resync(b.Offset)
 				// Exactly the block with the damaged marker is dropped.
@@ -574,22 +587,23 @@ func TestCorruptBlockHeader(t *testing.T) {
 		return append(out, sync...)
 	}
 	cases := map[string]struct {
-		data []byte
-		kind jerr.Kind
+		data    []byte
+		kind    jerr.Kind
+		variant string
 	}{
-		"negative count":     {block(-1, 1, avrotest.Raw{0}), jerr.Parse},
-		"negative size":      {block(1, -1, avrotest.Raw{0}), jerr.Parse},
-		"size past the end":  {block(1, 100, avrotest.Raw{0}), jerr.Parse},
-		"size near MaxInt64": {block(1, int64(math.MaxInt64-5), avrotest.Raw{0}), jerr.Parse}, // Codec when capped
-		"varint too long":    {append(bytes.Clone(header), bytes.Repeat([]byte{0x80}, 12)...), jerr.Parse},
-		"over MaxBlockSize":  {block(1, 1001, avrotest.Raw(make([]byte, 1001))), jerr.Codec},
+		"negative count":     {block(-1, 1, avrotest.Raw{0}), jerr.Parse, jerr.InvalidBlock},
+		"negative size":      {block(1, -1, avrotest.Raw{0}), jerr.Parse, jerr.InvalidBlock},
+		"size past the end":  {block(1, 100, avrotest.Raw{0}), jerr.Parse, jerr.UnexpectedEOF},
+		"size near MaxInt64": {block(1, int64(math.MaxInt64-5), avrotest.Raw{0}), jerr.Parse, jerr.UnexpectedEOF}, // Codec when capped
+		"varint too long":    {append(bytes.Clone(header), bytes.Repeat([]byte{0x80}, 12)...), jerr.Parse, jerr.InvalidBlock},
+		"over MaxBlockSize":  {block(1, 1001, avrotest.Raw(make([]byte, 1001))), jerr.Codec, jerr.OversizedOutput},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			for _, maxBlock := range []int64{-1, 1000} {
 				rd := mustOpen(t, c.data, Options{ChunkSize: 8, MaxBlockSize: maxBlock})
 				_, _, err := rd.Next(nil)
-				kind := c.kind
+				kind, variant := c.kind, c.variant
 				switch {
 				case kind == jerr.Codec && maxBlock < 0:
 					if err != nil {
@@ -597,9 +611,12 @@ func TestCorruptBlockHeader(t *testing.T) {
 					}
 					continue
 				case name == "size near MaxInt64" && maxBlock >= 0:
-					kind = jerr.Codec
+					kind, variant = jerr.Codec, jerr.OversizedOutput
 				}
 				e := wantKind(t, err, kind)
+				if e.Variant != variant {
+					t.Errorf("variant %q, want %q", e.Variant, variant)
+				}
 				if e.Block != 0 || e.Offset != int64(len(header)) {
 					t.Errorf("error at block %d offset %d, want 0, %d", e.Block, e.Offset, len(header))
 				}

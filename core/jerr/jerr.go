@@ -30,16 +30,57 @@ const (
 	Cancelled  Kind = "CancelledError"      // the read was closed or interrupted
 )
 
+// The variants: what exactly went wrong within a kind, for callers that branch on
+// more than the kind (a bad magic is not a bad sync marker, though both are Parse).
+// The names are those of the jetliner 0.2 package where it has one, so code written
+// against it keeps working. An error without one reports its kind's default
+// (see Error.VariantName).
+const (
+	InvalidMagic        = "InvalidMagic"        // Parse: not "Obj\x01" (or the file is too short to hold it)
+	InvalidSyncMarker   = "InvalidSyncMarker"   // Parse: a block does not end with the header's sync marker
+	InvalidHeader       = "InvalidHeader"       // Parse: the header's metadata is malformed
+	InvalidBlock        = "InvalidBlock"        // Parse: a block's count or size is impossible
+	UnexpectedEOF       = "UnexpectedEof"       // Parse: the file ends inside its header or a block
+	UnsupportedCodec    = "UnsupportedCodec"    // Codec: the header names a codec jetliner cannot read
+	DecompressionError  = "DecompressionError"  // Codec: a block does not decompress
+	OversizedOutput     = "OversizedOutput"     // Codec: a block is larger than max_block_size
+	InvalidData         = "InvalidData"         // Decode: a record's bytes do not match the schema
+	InvalidSchema       = "InvalidSchema"       // Schema: the schema JSON is not a valid Avro schema
+	UnsupportedType     = "UnsupportedType"     // Schema: valid Avro jetliner cannot map to Polars
+	IncompatibleSchemas = "IncompatibleSchemas" // Schema: the files of one read differ
+	ColumnNotFound      = "ColumnNotFound"      // Schema: a selected column is not in the file
+	SchemaTooDeep       = "SchemaTooDeep"       // Schema: nested deeper than max_schema_depth allows
+	S3Error             = "S3Error"             // Source: S3 failed in a way that is not one of the kinds
+)
+
+// defaultVariants is the variant of an error created without one.
+var defaultVariants = map[Kind]string{
+	Source:     "Io",
+	Auth:       "AuthenticationFailed",
+	NotFound:   "NotFound",
+	Permission: "PermissionDenied",
+	Parse:      "Parse",
+	Schema:     "Schema",
+	Codec:      "Codec",
+	Decode:     InvalidData,
+	Config:     "Configuration",
+	Internal:   "Internal",
+	Cancelled:  "Cancelled",
+}
+
 // Error is a failure with a kind and its location. Fields that do not apply are -1
-// (numbers) or "" (Path).
+// (numbers) or "" (strings).
 type Error struct {
 	Kind    Kind
+	Variant string // one of the variants above, or "" for the kind's default
 	Message string
 	Path    string
-	Block   int64 // 0-based index of the block in its file
-	Record  int64 // 0-based index of the record within its block
-	Offset  int64 // byte offset in the file where the bad data starts
-	Err     error // the underlying cause, if any
+	Block   int64  // 0-based index of the block in its file
+	Record  int64  // 0-based index of the record within its block
+	Offset  int64  // byte offset in the file where the bad data starts
+	Codec   string // the file's codec, on Codec errors
+	Field   string // the column concerned, on Schema errors about one
+	Err     error  // the underlying cause, if any
 }
 
 // New returns an error of the given kind with no location.
@@ -56,6 +97,26 @@ func Wrap(kind Kind, cause error, format string, args ...any) *Error {
 
 // WithPath sets the path and returns e, for chaining.
 func (e *Error) WithPath(path string) *Error { e.Path = path; return e }
+
+// WithVariant sets the variant and returns e, for chaining.
+func (e *Error) WithVariant(variant string) *Error { e.Variant = variant; return e }
+
+// WithCodec sets the codec name and returns e, for chaining.
+func (e *Error) WithCodec(name string) *Error { e.Codec = name; return e }
+
+// WithField sets the column concerned and returns e, for chaining.
+func (e *Error) WithField(name string) *Error { e.Field = name; return e }
+
+// VariantName is e's variant, or its kind's default when it has none.
+func (e *Error) VariantName() string {
+	if e.Variant != "" {
+		return e.Variant
+	}
+	if v, ok := defaultVariants[e.Kind]; ok {
+		return v
+	}
+	return string(e.Kind)
+}
 
 // At sets the block, record and offset and returns e, for chaining.
 func (e *Error) At(block, record, offset int64) *Error {

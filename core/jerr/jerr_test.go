@@ -34,3 +34,21 @@ func TestAsAndKindOf(t *testing.T) {
 		t.Error("nil / unkinded errors")
 	}
 }
+
+func TestVariantName(t *testing.T) {
+	for _, tc := range []struct {
+		err  *Error
+		want string
+	}{
+		{New(Parse, "x").WithVariant(InvalidMagic), InvalidMagic},
+		{New(Parse, "x"), "Parse"},
+		{New(NotFound, "x"), "NotFound"},
+		{New(Auth, "x"), "AuthenticationFailed"},
+		{New(Decode, "x"), InvalidData},
+		{New(Kind("NewKind"), "x"), "NewKind"},
+	} {
+		if got := tc.err.VariantName(); got != tc.want {
+			t.Errorf("%s: VariantName() = %q, want %q", tc.err.Kind, got, tc.want)
+		}
+	}
+}

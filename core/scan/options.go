@@ -115,7 +115,7 @@ func (o *Options) validate() error {
 	case o.RowIndexType != "uint32" && o.RowIndexType != "uint64":
 		return bad("row index type must be uint32 or uint64, got %q", o.RowIndexType)
 	case o.RowIndexOffset < 0:
-		return bad("row_index_offset must not be negative, got %d", o.RowIndexOffset)
+		return bad("row_index_offset must be non-negative, got %d", o.RowIndexOffset)
 	case o.RowIndexName != "" && o.RowIndexType == "uint32" && o.RowIndexOffset > math.MaxUint32:
 		// Not even the first row has a UInt32 index; the rows that reach past
 		// 2**32-1 from a smaller offset fail in rowIndex, when the read gets there.

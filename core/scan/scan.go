@@ -22,7 +22,8 @@ import (
 
 // BadBlock describes a block (or a run of bytes) skipped under ignore_errors.
 type BadBlock struct {
-	Kind    string `json:"kind"` // the jerr kind that would have been raised
+	Kind    string `json:"kind"`    // the jerr kind that would have been raised
+	Variant string `json:"variant"` // what exactly failed (jerr's variants: InvalidSyncMarker, ...)
 	Block   int64  `json:"block_index"`
 	Record  int64  `json:"record_index"` // -1 when the failure is not in one record
 	Offset  int64  `json:"file_offset"`
@@ -237,7 +238,8 @@ func (s *Scan) openFile(path string) (source.Source, *container.Reader, error) {
 	}
 	if _, err := codec.New(rd.Header.Codec); err != nil {
 		src.Close()
-		return nil, nil, jerr.Wrap(jerr.Codec, err, "cannot read this file").WithPath(path)
+		return nil, nil, jerr.Wrap(jerr.Codec, err, "cannot read this file").WithVariant(jerr.UnsupportedCodec).
+			WithCodec(rd.Header.Codec).WithPath(path)
 	}
 	return src, rd, nil
 }
@@ -569,8 +571,8 @@ func (s *Scan) frameFile(fi *fileInfo, rd *container.Reader, src source.Source, 
 				// to where reading goes on (see container.Resync).
 				msg = fmt.Sprintf("%s; %s", msg, skip)
 			}
-			u.bad = append(u.bad, BadBlock{Kind: string(e.Kind), Block: e.Block, Record: -1, Offset: e.Offset,
-				Message: msg, Path: fi.path})
+			u.bad = append(u.bad, BadBlock{Kind: string(e.Kind), Variant: e.VariantName(), Block: e.Block, Record: -1,
+				Offset: e.Offset, Message: msg, Path: fi.path})
 			if rerr != nil {
 				if errors.Is(rerr, io.EOF) {
 					return !flush()
@@ -672,18 +674,19 @@ func (s *Scan) fileInfo(i int, path string, rd *container.Reader) (*fileInfo, er
 		name := first.schema.Names[fi]
 		j := sch.Index(name)
 		if j < 0 {
-			return nil, jerr.New(jerr.Schema, "file has no column %q, which %s has; files of one read must share a schema", name, first.path).WithPath(path)
+			return nil, jerr.New(jerr.Schema, "file has no column %q, which %s has; files of one read must share a schema", name, first.path).
+				WithVariant(jerr.IncompatibleSchemas).WithField(name).WithPath(path)
 		}
 		want, got := first.schema.Field(fi), sch.Field(j)
 		if !arrow.TypeEqual(want.Type, got.Type, arrow.CheckMetadata()) {
 			return nil, jerr.New(jerr.Schema, "column %q is %s here but %s in %s; files of one read must share a schema",
-				name, got.Type, want.Type, first.path).WithPath(path)
+				name, got.Type, want.Type, first.path).WithVariant(jerr.IncompatibleSchemas).WithField(name).WithPath(path)
 		}
 		selected = append(selected, j)
 	}
 	if s.opts.Columns == nil && len(sch.Names) != len(first.schema.Names) {
 		return nil, jerr.New(jerr.Schema, "file has %d columns but %s has %d; files of one read must share a schema",
-			len(sch.Names), first.path, len(first.schema.Names)).WithPath(path)
+			len(sch.Names), first.path, len(first.schema.Names)).WithVariant(jerr.IncompatibleSchemas).WithPath(path)
 	}
 	return &fileInfo{index: i, path: path, schema: sch, selected: selected, codec: rd.Header.Codec}, nil
 }

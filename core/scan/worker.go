@@ -77,7 +77,8 @@ func (s *Scan) process(u *unit, st *workerState) {
 	if !ok {
 		var err error
 		if dc, err = codec.New(u.file.codec); err != nil {
-			u.err = jerr.Wrap(jerr.Codec, err, "unsupported codec").WithPath(u.file.path)
+			u.err = jerr.Wrap(jerr.Codec, err, "unsupported codec").WithVariant(jerr.UnsupportedCodec).
+				WithCodec(u.file.codec).WithPath(u.file.path)
 			return
 		}
 		st.codecs[u.file.codec] = dc
@@ -305,11 +306,13 @@ func (s *Scan) decompress(u *unit, st *workerState, dc codec.Decompressor, slot 
 		// rather than keep them for blocks that will not need them.
 		buf.Shrink(0)
 		s.releaseLarge(st)
-		kind := "could not decompress block"
+		kind, variant := "could not decompress block", jerr.DecompressionError
 		if errors.Is(err, codec.ErrTooLarge) {
 			kind = fmt.Sprintf("block decompresses to more than max_block_size (%d bytes)", s.opts.MaxBlockSize)
+			variant = jerr.OversizedOutput
 		}
-		return nil, jerr.Wrap(jerr.Codec, err, "%s", kind).WithPath(u.file.path).At(b.Index, -1, b.Offset)
+		return nil, jerr.Wrap(jerr.Codec, err, "%s", kind).WithVariant(variant).WithCodec(u.file.codec).
+			WithPath(u.file.path).At(b.Index, -1, b.Offset)
 	}
 	if minRecord > 0 && b.Count > int64(len(data))/minRecord {
 		return nil, jerr.New(jerr.Decode, "block claims %d records but holds only %d bytes", b.Count, len(data)).
@@ -356,8 +359,8 @@ func (s *Scan) blockFailed(u *unit, err *jerr.Error) bool {
 		if err.Err != nil {
 			msg += ": " + err.Err.Error()
 		}
-		u.bad = append(u.bad, BadBlock{Kind: string(err.Kind), Block: err.Block, Record: err.Record,
-			Offset: err.Offset, Message: msg, Path: err.Path})
+		u.bad = append(u.bad, BadBlock{Kind: string(err.Kind), Variant: err.VariantName(), Block: err.Block,
+			Record: err.Record, Offset: err.Offset, Message: msg, Path: err.Path})
 		return false
 	}
 	u.err = err

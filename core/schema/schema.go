@@ -154,11 +154,12 @@ func ParseDepth(text []byte, maxDepth int) (*Schema, error) {
 	}
 	if n := jsonNesting(text); n > MaxJSONNesting {
 		return nil, jerr.New(jerr.Schema, "the schema's JSON text nests %d levels deep, more than the limit of %d, "+
-			"which every schema within the highest max_schema_depth (%d) keeps to", n, MaxJSONNesting, MaxDepthLimit)
+			"which every schema within the highest max_schema_depth (%d) keeps to", n, MaxJSONNesting, MaxDepthLimit).
+			WithVariant(jerr.SchemaTooDeep)
 	}
 	s, err := avro.ParseWithCache(string(text), "", &avro.SchemaCache{})
 	if err != nil {
-		return nil, jerr.Wrap(jerr.Schema, err, "invalid Avro schema")
+		return nil, jerr.Wrap(jerr.Schema, err, "invalid Avro schema").WithVariant(jerr.InvalidSchema)
 	}
 	out := &Schema{Avro: s, JSON: string(text)}
 	p := planner{}
@@ -170,7 +171,8 @@ func ParseDepth(text []byte, maxDepth int) (*Schema, error) {
 		for _, f := range rec.Fields() {
 			n, err := p.plan(f.Type())
 			if err != nil {
-				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name())
+				return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema at field %q", f.Name()).
+					WithVariant(jerr.UnsupportedType).WithField(f.Name())
 			}
 			if err := checkDepth(f.Name(), n, maxDepth); err != nil {
 				return nil, err
@@ -182,7 +184,7 @@ func ParseDepth(text []byte, maxDepth int) (*Schema, error) {
 	}
 	n, err := p.plan(s)
 	if err != nil {
-		return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema")
+		return nil, jerr.Wrap(jerr.Schema, err, "unsupported schema").WithVariant(jerr.UnsupportedType)
 	}
 	if err := checkDepth(ValueColumn, n, maxDepth); err != nil {
 		return nil, err
@@ -197,7 +199,7 @@ func checkDepth(column string, n *Node, maxDepth int) error {
 	}
 	return jerr.New(jerr.Schema, "column %q nests %d levels deep, more than the limit of %d (max_schema_depth, "+
 		"which may be raised to %d); a record, an array or a union of several types is one level, a map two",
-		column, n.Depth, maxDepth, MaxDepthLimit)
+		column, n.Depth, maxDepth, MaxDepthLimit).WithVariant(jerr.SchemaTooDeep).WithField(column)
 }
 
 // jsonNesting returns how deeply text's arrays and objects nest. It is a plain
@@ -260,7 +262,8 @@ func (s *Schema) Resolve(names []string) ([]int, error) {
 	for _, name := range names {
 		i := s.Index(name)
 		if i < 0 {
-			return nil, jerr.New(jerr.Schema, "column %q not found; the file has columns %s", name, quoteList(s.Names))
+			return nil, jerr.New(jerr.Schema, "column %q not found; the file has columns %s", name, quoteList(s.Names)).
+				WithVariant(jerr.ColumnNotFound).WithField(name)
 		}
 		if seen[name] {
 			return nil, jerr.New(jerr.Config, "column %q is selected more than once", name)

@@ -404,6 +404,9 @@ func TestDepthLimit(t *testing.T) {
 			if !strings.Contains(e.Message, want) || !strings.Contains(e.Message, fmt.Sprintf("limit of %d", DefaultMaxDepth)) {
 				t.Errorf("message %q does not name the depth and the limit", e.Message)
 			}
+			if e.Variant != jerr.SchemaTooDeep || e.Field != "f0" {
+				t.Errorf("variant %q, field %q", e.Variant, e.Field)
+			}
 		})
 	}
 	// A top-level value is checked too.
@@ -432,8 +435,8 @@ func TestJSONNesting(t *testing.T) {
 		_, err := Parse([]byte(text))
 		e := wantKind(t, err, jerr.Schema)
 		want := fmt.Sprintf("nests %d levels deep, more than the limit of %d", n, MaxJSONNesting)
-		if !strings.Contains(e.Error(), want) || len(e.Error()) > 300 {
-			t.Errorf("depth %d: message %q", n, e.Error())
+		if !strings.Contains(e.Error(), want) || len(e.Error()) > 300 || e.Variant != jerr.SchemaTooDeep {
+			t.Errorf("depth %d: message %q, variant %q", n, e.Error(), e.Variant)
 		}
 	}
 	// The deepest schema the limit allows, a record in a nullable union at

@@ -163,7 +163,10 @@ func apiMessage(err error) string {
 	return ""
 }
 
-// S3 error codes that mean the credentials themselves are wrong.
+// S3 error codes that mean the credentials themselves are wrong. The code decides
+// before the HTTP status does: gateways send some of these with statuses that
+// mean something else (versitygw answers an unknown access key with
+// XAdminUserNotFound and 404, which is not a missing object).
 var authCodes = map[string]bool{
 	"InvalidAccessKeyId":           true,
 	"SignatureDoesNotMatch":        true,
@@ -177,6 +180,7 @@ var authCodes = map[string]bool{
 	"UnrecognizedClientException":  true,
 	"NotSignedUp":                  true,
 	"CredentialsNotSupported":      true,
+	"XAdminUserNotFound":           true, // versitygw without IAM: no user has this access key
 }
 
 // S3 error codes that mean valid credentials lack a permission.
@@ -190,7 +194,8 @@ var permissionCodes = map[string]bool{
 // s3Error turns a failed S3 call into a jetliner error of the right kind: missing
 // object or bucket -> NotFound, bad credentials -> Auth, denied -> Permission,
 // cancelled -> Cancelled, anything else (unreachable, retries exhausted, 5xx) ->
-// Source. Messages never contain a secret.
+// Source. The service's error code is looked at before the HTTP status, which
+// only decides when the code says nothing we know. Messages never contain a secret.
 func s3Error(err error, action, uri string) error {
 	if err == nil {
 		return nil
@@ -210,13 +215,17 @@ func s3Error(err error, action, uri string) error {
 	case isCredentialsError(err):
 		kind, msg = jerr.Auth, "no usable AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
 			"AWS_PROFILE, or pass aws_access_key_id and aws_secret_access_key in storage_options)"
+	case authCodes[code]:
+		kind, msg = jerr.Auth, "S3 rejected the credentials"
+	case permissionCodes[code]:
+		kind, msg = jerr.Permission, "S3 denied access"
 	case code == "NoSuchBucket":
 		kind, msg = jerr.NotFound, "S3 bucket does not exist"
 	case code == "NoSuchKey" || code == "NotFound" || status == 404:
 		kind, msg = jerr.NotFound, "S3 object does not exist"
-	case authCodes[code] || status == 401:
+	case status == 401:
 		kind, msg = jerr.Auth, "S3 rejected the credentials"
-	case permissionCodes[code] || status == 403:
+	case status == 403:
 		kind, msg = jerr.Permission, "S3 denied access"
 	case code == "PreconditionFailed" || status == 412:
 		kind, msg = jerr.Source, "the S3 object changed while it was being read"
@@ -225,7 +234,11 @@ func s3Error(err error, action, uri string) error {
 	default:
 		kind, msg = jerr.Source, fmt.Sprintf("S3 %s failed", action)
 	}
-	return jerr.New(kind, "%s: %s", msg, Redact(detail)).WithPath(uri)
+	e := jerr.New(kind, "%s: %s", msg, Redact(detail)).WithPath(uri)
+	if kind == jerr.Source {
+		e.WithVariant(jerr.S3Error)
+	}
+	return e
 }
 
 // describe says what went wrong in one line: the S3 code and message when the

@@ -316,6 +316,10 @@ func TestRetryableAndKinds(t *testing.T) {
 		{apiErr(400, "ExpiredToken"), false, jerr.Auth},
 		{apiErr(403, "AccessDenied"), false, jerr.Permission},
 		{apiErr(403, ""), false, jerr.Permission},
+		// The code decides before the status: a gateway's own code for an unknown
+		// access key, sent as 404, is not a missing object.
+		{apiErr(404, "XAdminUserNotFound"), false, jerr.Auth},
+		{apiErr(400, "AccessDenied"), false, jerr.Permission},
 		{apiErr(412, "PreconditionFailed"), false, jerr.Source},
 		{apiErr(400, "InvalidArgument"), false, jerr.Source},
 		{&credentialsError{errors.New("no EC2 IMDS role found")}, false, jerr.Auth},

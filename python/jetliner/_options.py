@@ -65,7 +65,7 @@ def normalize_sources(source: Any) -> list[str]:
         items = list(source)
     else:
         raise ConfigurationError(
-            f"source must be a str, a pathlib.Path or a list of them, not {type(source).__name__}"
+            f"Expected str or Path (or a list of them) as source, got {type(source).__name__}"
         )
     if not items:
         raise ConfigurationError("source is an empty list")
@@ -74,9 +74,7 @@ def normalize_sources(source: Any) -> list[str]:
         if isinstance(item, os.PathLike):
             item = os.fspath(item)
         if not isinstance(item, str):
-            raise ConfigurationError(
-                f"each source must be a str or a pathlib.Path, not {type(item).__name__}"
-            )
+            raise ConfigurationError(f"Expected str or Path for each source, got {type(item).__name__}")
         if not item:
             raise ConfigurationError("a source path is empty")
         out.append(os.path.expanduser(item) if item.startswith("~") else item)
@@ -90,7 +88,8 @@ def _int(name: str, value: Any, *, minimum: int, maximum: int, allow_none: bool 
         kind = "an integer or None" if allow_none else "an integer"
         raise ConfigurationError(f"{name} must be {kind}, not {type(value).__name__}")
     if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+        rule = "be non-negative" if minimum == 0 else f"be at least {minimum}"
+        raise ConfigurationError(f"{name} must {rule}, got {value}")
     if value > maximum:
         hint = " (None for no cap)" if name == "max_block_size" else ""
         raise ConfigurationError(f"{name} must be at most {maximum:,}{hint}, got {value:,}")

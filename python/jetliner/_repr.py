@@ -1,8 +1,8 @@
-"""Text and HTML representations of readers and errors, for the REPL and Jupyter.
+"""Text and HTML representations of readers, for the REPL and Jupyter (the
+errors' own are in exceptions.py).
 
 A reader shows where it reads from, its state, the rows read so far, the skipped
-blocks and its schema (the Polars dtype of each column beside its Avro type); an
-error shows its kind, message and where in which file it happened. Everything
+blocks and its schema (the Polars dtype of each column beside its Avro type). Everything
 shown comes from the reader's own properties, so nothing here touches the engine
 beyond what those properties do, and nothing shows a storage option: secrets
 never reach a repr.
@@ -15,24 +15,14 @@ import html
 import json
 from typing import TYPE_CHECKING, Any
 
+from .exceptions import HTML_STYLE as _STYLE
+
 if TYPE_CHECKING:
     from ._readers import _BaseReader
-    from .exceptions import JetlinerError
 
 # How many sources and skipped blocks an HTML repr lists before summarising.
 _MAX_SOURCES = 5
 _MAX_ERRORS = 10
-
-_STYLE = (
-    "<style>"
-    ".jetliner-repr{font-family:var(--jp-code-font-family,monospace);font-size:12px;line-height:1.4}"
-    ".jetliner-repr table{border-collapse:collapse;margin:4px 0}"
-    ".jetliner-repr th,.jetliner-repr td{text-align:left;padding:1px 10px 1px 0;vertical-align:top}"
-    ".jetliner-repr th{font-weight:bold}"
-    ".jetliner-repr .jl-dim{opacity:.65}"
-    ".jetliner-repr .jl-err{color:#c0392b}"
-    "</style>"
-)
 
 
 def _e(value: object) -> str:
@@ -169,30 +159,3 @@ def reader_html(reader: _BaseReader) -> str:
 
 def _opt(v: int | None) -> str:
     return "" if v is None else str(v)
-
-
-def error_repr(err: JetlinerError) -> str:
-    """``DecodeError('bad record data: ...', path='x.avro', block_index=3, ...)``."""
-    fields = [repr(err.message)]
-    for key, value in _error_fields(err):
-        fields.append(f"{key}={value!r}")
-    return f"{type(err).__name__}({', '.join(fields)})"
-
-
-def _error_fields(err: JetlinerError) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key in ("kind", "path", "block_index", "record_index", "file_offset"):
-        value = getattr(err, key, None)
-        if value is not None:
-            out.append((key, value))
-    return out
-
-
-def error_html(err: JetlinerError) -> str:
-    """The error as an HTML block for Jupyter."""
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _error_fields(err))
-    return (
-        f"{_STYLE}<div class='jetliner-repr'>"
-        f"<b class='jl-err'>{_e(type(err).__name__)}</b>: {_e(err.message)}"
-        f"{f'<table>{rows}</table>' if rows else ''}</div>"
-    )

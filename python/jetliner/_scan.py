@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from . import _native
-from .exceptions import BadBlockError, JetlinerError
+from .exceptions import BadBlockError, JetlinerError, bad_block_from_engine
 
 _PyCapsule_New = ctypes.pythonapi.PyCapsule_New
 _PyCapsule_New.restype = ctypes.py_object
@@ -126,17 +126,7 @@ class NativeScan:
         return reply
 
     def errors(self) -> list[BadBlockError]:
-        return [
-            BadBlockError(
-                e["kind"],
-                e["message"],
-                path=e.get("path") or None,
-                block_index=e.get("block_index"),
-                record_index=None if e.get("record_index", -1) < 0 else e["record_index"],
-                file_offset=e.get("file_offset"),
-            )
-            for e in (self.stats().get("errors") or [])
-        ]
+        return [bad_block_from_engine(e) for e in (self.stats().get("errors") or [])]
 
     def close(self) -> None:
         if self.closed:

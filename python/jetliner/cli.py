@@ -25,9 +25,10 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, Literal, NoReturn, TextIO, cast
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from . import __version__, _native, _options
 from ._api import _HEADER_CHUNK_SIZE
@@ -62,6 +63,10 @@ _CONVERT_FORMATS = {
     ".ipc": "ipc",
     ".feather": "ipc",
 }
+
+
+# The --compression choices, as Polars names them.
+_ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
 
 
 class _UsageError(Exception):
@@ -102,7 +107,7 @@ def _positive(text: str) -> int:
 
 
 def _non_negative(text: str) -> int:
-    return _integer(text, 0, "must not be negative")
+    return _integer(text, 0, "must be non-negative")
 
 
 def _storage_option(text: str) -> tuple[str, str]:
@@ -395,22 +400,7 @@ def _write(reader: MultiAvroReader, path: Path, fmt: str, compression: str) -> i
     """Write the reader's batches to path as they come; return the rows written."""
     rows = 0
     if fmt in ("parquet", "ipc"):
-        writer: Any = None
-        try:
-            for df in reader:
-                table = df.to_arrow()
-                if writer is None:
-                    writer = _arrow_writer(fmt, path, table.schema, compression)
-                writer.write_table(table)  # a Parquet row group per batch
-                rows += df.height
-            if writer is None:  # no rows: still a valid file, with the schema
-                table = pl.DataFrame(schema=reader.polars_schema).to_arrow()
-                writer = _arrow_writer(fmt, path, table.schema, compression)
-                writer.write_table(table)
-        finally:
-            if writer is not None:
-                writer.close()
-        return rows
+        return _sink(reader, path, fmt, compression)
     with path.open("wb") as fh:
         first = True
         for df in reader:
@@ -425,13 +415,26 @@ def _write(reader: MultiAvroReader, path: Path, fmt: str, compression: str) -> i
     return rows
 
 
-def _arrow_writer(fmt: str, path: Path, schema: Any, compression: str) -> Any:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _sink(reader: MultiAvroReader, path: Path, fmt: str, compression: str) -> int:
+    """Stream the reader's batches through Polars' own Parquet or IPC writer (a
+    Parquet row group per batch), so that memory holds a few batches at a time."""
+    rows = 0
 
+    def batches(
+        with_columns: list[str] | None, predicate: Any, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        nonlocal rows
+        for df in reader:
+            rows += df.height
+            yield df
+
+    lf = register_io_source(batches, schema=reader.polars_schema)
     if fmt == "parquet":
-        return pq.ParquetWriter(str(path), schema, compression=compression)
-    return pa.ipc.new_file(str(path), schema)
+        codec = cast(_ParquetCompression, "uncompressed" if compression == "none" else compression)
+        lf.sink_parquet(path, compression=codec, row_group_size=reader.batch_size)
+    else:
+        lf.sink_ipc(path, compression="uncompressed")
+    return rows
 
 
 _COMMANDS = {"schema": _schema, "head": _head, "count": _count, "convert": _convert}
@@ -451,7 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
     except JetlinerError as exc:
-        sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
+        # The class and the message: str(exc) would name the class again, in words.
+        sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc.message}\n")
         return EXIT_FAILED
     except pl.exceptions.PolarsError as exc:
         sys.stderr.write(f"{prog}: error: {type(exc).__name__}: {exc}\n")
