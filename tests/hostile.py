@@ -315,19 +315,27 @@ class Worker:
 
     def read(self, path: Path, timeout: float) -> dict[str, Any]:
         assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(f"{path}\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(f"{path}\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            # The worker died on an earlier file's after-effects (or at start): that is
+            # a finding to report, not a reason for the harness itself to stop.
+            return self._died()
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             self.kill()
             return {"bad": f"hang: no answer within {timeout:.0f} s"}
         line = self.proc.stdout.readline()
         if not line:
-            code = self.proc.wait()
-            err = self.proc.stderr.read()[-2000:] if self.proc.stderr else ""
-            return {"bad": f"worker died (exit {code}): {err}"}
+            return self._died()
         reply: dict[str, Any] = json.loads(line)
         return reply
+
+    def _died(self) -> dict[str, Any]:
+        code = self.proc.wait()
+        err = self.proc.stderr.read()[-2000:] if self.proc.stderr else ""
+        return {"bad": f"worker died (exit {code}): {err}"}
 
     def kill(self) -> None:
         self.proc.kill()
