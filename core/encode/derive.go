@@ -25,11 +25,6 @@ type DeriveOptions struct {
 	Maps bool
 }
 
-// TimezoneProp is the property a timestamp schema carries with the time zone of
-// the Polars column it was written from, so that a read restores the zone (the
-// logical type only says the instants are UTC-based). Other readers ignore it.
-const TimezoneProp = "jetliner.timezone"
-
 // Derive returns the Avro schema (JSON) for frames of Arrow schema sc, the
 // inverse of the mapping reads use (see the schema package): a record of one
 // field per column, nullable columns as ["null", T] with a null default,
@@ -292,7 +287,7 @@ func (d *deriver) base(dt arrow.DataType, md arrow.Metadata, name, path string) 
 		}
 		o := logical("long", "timestamp-"+timeUnitNames[t.Unit])
 		if t.TimeZone != "UTC" {
-			o = append(o, kv{TimezoneProp, t.TimeZone})
+			o = append(o, kv{schema.TimezoneProp, t.TimeZone})
 		}
 		return o, nil
 	case *arrow.DurationType:

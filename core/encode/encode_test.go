@@ -141,7 +141,9 @@ func sampleRecord(n int) arrow.Record {
 		app(0, func() { b.Field(0).(*array.Int32Builder).Append(int32(i) - 5) })
 		app(1, func() { b.Field(1).(*array.Int64Builder).Append(int64(i) * math.MaxInt32 * 3) })
 		app(2, func() { b.Field(2).(*array.Float64Builder).Append(float64(i) / 3) })
-		app(3, func() { b.Field(3).(*array.StringViewBuilder).Append(fmt.Sprintf("héllo %d %s", i, strings.Repeat("x", i%20))) })
+		app(3, func() {
+			b.Field(3).(*array.StringViewBuilder).Append(fmt.Sprintf("héllo %d %s", i, strings.Repeat("x", i%20)))
+		})
 		app(4, func() { b.Field(4).(*array.BinaryViewBuilder).Append([]byte{byte(i), 0, 255}) })
 		app(5, func() { b.Field(5).(*array.BooleanBuilder).Append(i%2 == 0) })
 		app(6, func() { b.Field(6).(*array.Date32Builder).Append(arrow.Date32(i - 100)) })
@@ -516,4 +518,22 @@ func FuzzEncode(f *testing.F) {
 			t.Fatalf("read %v, wrote %v", cols[0], strs(rec.Column(0)))
 		}
 	})
+}
+
+// TestTimeZoneKept: a Datetime with a zone reads back in that zone.
+func TestTimeZoneKept(t *testing.T) {
+	b := array.NewTimestampBuilder(memory.DefaultAllocator, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "Europe/Paris"})
+	b.Append(1_700_000_000_000)
+	a := b.NewArray()
+	defer a.Release()
+	rec := array.NewRecord(arrow.NewSchema([]arrow.Field{{Name: "ts", Type: a.DataType(), Nullable: true}}, nil), []arrow.Array{a}, 1)
+	defer rec.Release()
+	file, err := write(t, Options{Level: codec.NoLevel}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, cols := readBack(t, file)
+	if got := s.Field(0).Type.String(); got != a.DataType().String() || cols[0][0] != a.ValueStr(0) {
+		t.Fatalf("read %s %v, wrote %s %v", got, cols[0], a.DataType(), a.ValueStr(0))
+	}
 }
