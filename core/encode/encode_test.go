@@ -537,3 +537,16 @@ func TestTimeZoneKept(t *testing.T) {
 		t.Fatalf("read %s %v, wrote %s %v", got, cols[0], a.DataType(), a.ValueStr(0))
 	}
 }
+
+func TestCloseWithoutRows(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf, Options{Level: codec.NoLevel, Schema: []byte(`{"type":"record","name":"r","fields":[{"name":"x","type":"long"}]}`)})
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, cols := readBack(t, buf.Bytes()); len(cols) != 1 || len(cols[0]) != 0 || s.Names[0] != "x" {
+		t.Fatalf("%v %v", s.Names, cols)
+	}
+	w, _ = NewWriter(&buf, Options{Level: codec.NoLevel})
+	wantErr(t, w.Close(ctx), jerr.Config, "no schema")
+}

@@ -355,7 +355,7 @@ func (w *Writer) Close(ctx context.Context) error {
 		return w.err
 	}
 	if w.err == nil && w.cw == nil {
-		w.fail(jerr.New(jerr.Config, "nothing to write: no batch was written and so no schema is known"))
+		w.fail(w.headerOnly())
 	}
 	if w.err == nil && w.pendRow > 0 {
 		if err := w.submit(ctx); err != nil {
@@ -369,6 +369,24 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	w.shutdown()
 	return w.err
+}
+
+// headerOnly writes the file of no rows a writer closed before any batch makes:
+// possible only with an explicit schema.
+func (w *Writer) headerOnly() error {
+	if w.opts.Schema == nil {
+		return jerr.New(jerr.Config, "nothing to write: no frame was written, so there is no schema (pass one to write a file of no rows)")
+	}
+	if _, err := schema.Parse(w.opts.Schema); err != nil {
+		return err
+	}
+	comp, _ := codec.NewCompressor(w.opts.Codec, w.opts.Level)
+	cw, err := container.NewWriter(w.out, container.WriterOptions{Schema: w.opts.Schema, Codec: comp.Name(), Meta: w.opts.Meta, Sync: w.opts.Sync})
+	if err != nil {
+		return writeErr(err)
+	}
+	w.cw = cw
+	return nil
 }
 
 // Abort stops the writer without writing what is pending; the destination is
