@@ -34,7 +34,7 @@ def main() -> None:
 
         # Several frames into one file, with metadata in the header.
         with jetliner.AvroWriter(out / "by_carrier.avro", metadata={"source": "flights"}) as writer:
-            for (carrier,), part in df.group_by("carrier", maintain_order=True):
+            for _, part in df.group_by("carrier", maintain_order=True):
                 writer.write(part)
         print(f"AvroWriter: {writer.rows_written:,} rows in one file")
 
@@ -73,9 +73,8 @@ def main() -> None:
             small = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "int"}]}
             jetliner.write_avro(pl.DataFrame({"x": [1, 2**40]}), out / "bad.avro", schema=small)
         except jetliner.EncodeError as e:
-            print(
-                f"EncodeError at column {e.column!r}, row {e.row}; file left behind: {(out / 'bad.avro').exists()}"
-            )
+            left = (out / "bad.avro").exists()
+            print(f"EncodeError at column {e.column!r}, row {e.row}; file left behind: {left}")
 
 
 if __name__ == "__main__":
