@@ -550,3 +550,21 @@ func TestCloseWithoutRows(t *testing.T) {
 	w, _ = NewWriter(&buf, Options{Level: codec.NoLevel})
 	wantErr(t, w.Close(ctx), jerr.Config, "no schema")
 }
+
+// TestSlicedRecords: arrays with an offset (a sliced frame) write their own rows.
+func TestSlicedRecords(t *testing.T) {
+	rec := sampleRecord(2000)
+	defer rec.Release()
+	sl := rec.NewSlice(333, 1777)
+	defer sl.Release()
+	file, err := write(t, Options{Level: codec.NoLevel, SyncInterval: 700}, sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cols := readBack(t, file)
+	for k := range cols {
+		if want := strs(sl.Column(k)); fmt.Sprint(cols[k]) != fmt.Sprint(want) {
+			t.Fatalf("column %d: read %v, wrote %v", k, cols[k][:5], want[:5])
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,11 @@ const (
 	MinSyncInterval     = 32
 	MaxSyncInterval     = 1 << 30
 )
+
+// outBuffer is how much of the file the Writer gathers before it writes to the
+// destination: blocks are small (64 kB by default), and a write to a Python file
+// object is a call into Python, a write to a local file a system call.
+const outBuffer = 1 << 20
 
 // Options configures a Writer.
 type Options struct {
@@ -51,7 +57,7 @@ type Options struct {
 // goroutine. After an error every call returns it; the caller then discards the
 // destination (Abort).
 type Writer struct {
-	out  io.Writer
+	out  *bufio.Writer // the destination, written in pieces of outBuffer bytes
 	opts Options
 
 	cw      *container.Writer
@@ -59,6 +65,7 @@ type Writer struct {
 	avro    []byte
 	columns []int // for each top-level Avro field, its column in the batches
 	encs    []binder
+	fast    []colBinder // per column, the column loop or nil
 	paths   []string
 
 	jobs    chan *task
@@ -128,7 +135,7 @@ func NewWriter(out io.Writer, opts Options) (*Writer, error) {
 			return nil, err // a bad name or namespace
 		}
 	}
-	return &Writer{out: out, opts: opts}, nil
+	return &Writer{out: bufio.NewWriterSize(out, outBuffer), opts: opts}, nil
 }
 
 // SchemaJSON is the writer schema, once Start has run.
@@ -177,6 +184,9 @@ func (w *Writer) start(sc *arrow.Schema) error {
 			return mismatch(err)
 		}
 		w.paths = s.Names
+		for k, node := range s.Columns {
+			w.fast = append(w.fast, fastColumn(node, named.Field(w.columns[k]).Type))
+		}
 	} else {
 		if sc.NumFields() != 1 {
 			return mismatch(fmt.Errorf("the schema is not a record, so the frame must have one column; it has %d", sc.NumFields()))
@@ -187,6 +197,7 @@ func (w *Writer) start(sc *arrow.Schema) error {
 			return mismatch(err)
 		}
 		w.columns, w.encs, w.paths = []int{0}, []binder{b}, []string{f.Name}
+		w.fast = []colBinder{fastColumn(s.Columns[0], f.Type)}
 	}
 	comp, _ := codec.NewCompressor(w.opts.Codec, w.opts.Level)
 	cw, err := container.NewWriter(w.out, container.WriterOptions{Schema: text, Codec: comp.Name(), Meta: w.opts.Meta, Sync: w.opts.Sync})
@@ -367,6 +378,11 @@ func (w *Writer) Close(ctx context.Context) error {
 			w.fail(err)
 		}
 	}
+	if w.err == nil {
+		if err := w.out.Flush(); err != nil {
+			w.fail(writeErr(err))
+		}
+	}
 	w.shutdown()
 	return w.err
 }
@@ -425,13 +441,14 @@ func release(segs []segment) {
 func (w *Writer) work() {
 	defer w.workers.Done()
 	comp, _ := codec.NewCompressor(w.opts.Codec, w.opts.Level)
+	var sc scratch
 	for t := range w.jobs {
-		w.run(t, comp)
+		w.run(t, comp, &sc)
 		close(t.done)
 	}
 }
 
-func (w *Writer) run(t *task, comp codec.Compressor) {
+func (w *Writer) run(t *task, comp codec.Compressor, sc *scratch) {
 	defer release(t.segs)
 	defer func() {
 		if p := recover(); p != nil {
@@ -452,17 +469,31 @@ func (w *Writer) run(t *task, comp codec.Compressor) {
 		return nil
 	}
 	for _, s := range t.segs {
-		encs := w.bind(s.rec)
-		for i := s.start; i < s.end; i++ {
-			var err error
-			for k, e := range encs {
-				if buf, err = e(buf, i); err != nil {
-					t.err = w.valueErr(err, k, s.row0+int64(i-s.start))
-					return
-				}
+		n := s.end - s.start
+		cols := sc.bind(w, s, n)
+		sz := sc.sizes(n)
+		for k, c := range cols {
+			if r, err := c.sizes(sz); err != nil {
+				t.err = w.valueErr(err, k, s.row0+int64(r))
+				return
 			}
-			count++
-			if len(buf) >= limit {
+		}
+		// Rows [a, b) go into the current block, as many as fit under the limit
+		// (at least one per block).
+		for a := 0; a < n; {
+			b, total := a, len(buf)
+			for b < n && (total+int(sz[b]) <= limit || (count == 0 && b == a)) {
+				total += int(sz[b])
+				b++
+			}
+			at := sc.offsets(sz[a:b], int32(len(buf)))
+			buf = grow(buf, total)
+			for _, c := range cols {
+				c.put(buf, at, a)
+			}
+			count += int64(b - a)
+			a = b
+			if len(buf) >= limit || (a < n && count > 0) {
 				if t.err = cut(); t.err != nil {
 					return
 				}
@@ -472,6 +503,71 @@ func (w *Writer) run(t *task, comp codec.Compressor) {
 	if count > 0 {
 		t.err = cut()
 	}
+}
+
+// scratch is a worker's reusable buffers.
+type scratch struct {
+	cols []colEnc
+	rows []rowCol
+	sz   []int32
+	at   []int32
+}
+
+// bind makes the column encoders of a segment: the column loop where there is
+// one, else the row encoder.
+func (sc *scratch) bind(w *Writer, s segment, n int) []colEnc {
+	sc.cols = sc.cols[:0]
+	if cap(sc.rows) < len(w.encs) {
+		sc.rows = make([]rowCol, len(w.encs))
+	}
+	sc.rows = sc.rows[:len(w.encs)]
+	for k, b := range w.encs {
+		arr := s.rec.Column(w.columns[k])
+		var c colEnc
+		if w.fast[k] != nil {
+			c = w.fast[k](arr, s.start, n)
+		}
+		if c == nil {
+			rc := &sc.rows[k]
+			rc.enc, rc.start = b(arr), s.start
+			c = rc
+		}
+		sc.cols = append(sc.cols, c)
+	}
+	return sc.cols
+}
+
+func (sc *scratch) sizes(n int) []int32 {
+	if cap(sc.sz) < n {
+		sc.sz = make([]int32, n)
+	}
+	sc.sz = sc.sz[:n]
+	clear(sc.sz)
+	return sc.sz
+}
+
+// offsets turns sizes into the offsets of the rows, from base.
+func (sc *scratch) offsets(sz []int32, base int32) []int32 {
+	if cap(sc.at) < len(sz) {
+		sc.at = make([]int32, len(sz))
+	}
+	at := sc.at[:len(sz)]
+	for r, n := range sz {
+		at[r] = base
+		base += n
+	}
+	return at
+}
+
+// grow extends buf to length n, keeping its contents.
+func grow(buf []byte, n int) []byte {
+	if n <= cap(buf) {
+		return buf[:n]
+	}
+	out := make([]byte, n, max(n, 2*cap(buf)))
+	copy(out, buf)
+	putBuf(buf)
+	return out
 }
 
 func (w *Writer) valueErr(err error, col int, row int64) error {
