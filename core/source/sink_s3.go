@@ -334,15 +334,19 @@ func (s *s3Sink) abort() error {
 	// The write's context is cancelled by now; the clean-up gets its own.
 	ctx, cancel := context.WithTimeout(context.Background(), s3AbortTimeout)
 	defer cancel()
-	err := s.client.settings.policy().do(ctx, func(ctx context.Context) error {
-		_, err := s.client.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-			Bucket: &s.bucket, Key: &s.key, UploadId: &s.uploadID,
-		})
-		if apiCode(err) == "NoSuchUpload" {
-			return nil // gone already (an earlier attempt got through)
+	policy := s.client.settings.policy()
+	err := policy.do(ctx, s.abortOnce)
+	// A part whose request was cut by the cancellation may still be stored by
+	// the server after the abort, bringing the upload back (S3's documentation
+	// says to abort again until ListParts finds no upload). Check, and repeat.
+	for i := 0; err == nil && i < 5; i++ {
+		_, lerr := s.client.api.ListParts(ctx, &s3.ListPartsInput{Bucket: &s.bucket, Key: &s.key, UploadId: &s.uploadID})
+		if lerr != nil {
+			break // NoSuchUpload: gone for good (or the check fails: nothing better to do)
 		}
-		return err
-	})
+		time.Sleep(50 * time.Millisecond << i)
+		err = policy.do(ctx, s.abortOnce)
+	}
 	if err != nil {
 		e := jerr.As(s3Error(err, "AbortMultipartUpload", s.uri))
 		e.Message = "cannot abort the multipart upload " + s.uploadID +
@@ -350,4 +354,14 @@ func (s *s3Sink) abort() error {
 		return withPathIfUnset(e, s.uri)
 	}
 	return nil
+}
+
+func (s *s3Sink) abortOnce(ctx context.Context) error {
+	_, err := s.client.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &s.bucket, Key: &s.key, UploadId: &s.uploadID,
+	})
+	if apiCode(err) == "NoSuchUpload" {
+		return nil // gone already (an earlier attempt got through)
+	}
+	return err
 }
