@@ -28,6 +28,12 @@ EXPECTED = {
         "ignore_errors=True: ",
         "1 block(s) skipped",
     ],
+    "writing.py": [
+        "write_avro: 20,000 rows",
+        "sink_avro: ",
+        "AvroWriter: 20,000 rows in one file",
+        "EncodeError at column 'x', row 1; file left behind: False",
+    ],
     "s3_local.py": ["read_avro: (20000, 10)", "streamed 20,000 rows", "AuthenticationError: "],
 }
 

@@ -1,8 +1,9 @@
-// Package codec decompresses the blocks of Avro object container files.
+// Package codec compresses and decompresses the blocks of Avro object container
+// files.
 //
 // A container file compresses each block on its own with the codec named by the
 // avro.codec header entry. This package implements every codec of the Avro 1.12
-// specification: null, deflate, snappy, zstandard, bzip2 and xz.
+// specification, both ways: null, deflate, snappy, zstandard, bzip2 and xz.
 //
 // A file has many blocks, and setting up a decoder can cost more than decoding a
 // small block, so a Decompressor keeps its decoder state and scratch buffers from
@@ -46,17 +47,21 @@ var (
 	ErrUnknown = errors.New("unknown codec")
 )
 
-// codecs lists the supported codecs in the order of the Avro specification.
+// codecs lists the supported codecs in the order of the Avro specification, each
+// with its decompressor and its compressor (and the compressor's levels, if it
+// has any), registered as a pair.
 var codecs = []struct {
-	name string
-	new  func() Decompressor
+	name     string
+	new      func() Decompressor
+	compress func(level int) Compressor
+	levels   *Levels // nil: the codec has no levels
 }{
-	{"null", func() Decompressor { return nullDecompressor{} }},
-	{"deflate", func() Decompressor { return new(deflateDecompressor) }},
-	{"bzip2", func() Decompressor { return new(bzip2Decompressor) }},
-	{"snappy", func() Decompressor { return snappyDecompressor{} }},
-	{"xz", func() Decompressor { return new(xzDecompressor) }},
-	{"zstandard", func() Decompressor { return new(zstdDecompressor) }},
+	{"null", func() Decompressor { return nullDecompressor{} }, newNullCompressor, nil},
+	{"deflate", func() Decompressor { return new(deflateDecompressor) }, newDeflateCompressor, &deflateLevels},
+	{"bzip2", func() Decompressor { return new(bzip2Decompressor) }, newBzip2Compressor, &bzip2Levels},
+	{"snappy", func() Decompressor { return snappyDecompressor{} }, newSnappyCompressor, nil},
+	{"xz", func() Decompressor { return new(xzDecompressor) }, newXZCompressor, nil},
+	{"zstandard", func() Decompressor { return new(zstdDecompressor) }, newZstdCompressor, &zstdLevels},
 }
 
 // canonical maps a header value to the name it stands for. Writers that omit

@@ -1,7 +1,7 @@
-// Package container reads the framing of Avro object container files: the header
-// (magic, metadata, sync marker) and the sequence of blocks behind it. It does not
-// decompress or decode; it hands out each block's compressed bytes with the
-// position they came from.
+// Package container reads and writes the framing of Avro object container files:
+// the header (magic, metadata, sync marker) and the sequence of blocks behind it.
+// It does not compress or decode; the reader hands out each block's compressed
+// bytes with the position they came from, the writer frames blocks it is given.
 package container
 
 import (
@@ -14,16 +14,6 @@ import (
 	"github.com/jetliner/jetliner/core/jerr"
 	"github.com/jetliner/jetliner/core/source"
 )
-
-// Magic starts every Avro object container file.
-var Magic = [4]byte{'O', 'b', 'j', 1}
-
-// SyncSize is the length of the sync marker.
-const SyncSize = 16
-
-// maxHeaderBytes bounds the metadata map so a corrupt header cannot make us read or
-// allocate without limit.
-const maxHeaderBytes = 64 << 20
 
 // Header is the parsed file header.
 type Header struct {
@@ -174,11 +164,11 @@ func (rd *Reader) readHeader() error {
 	h := &rd.Header
 	copy(h.Sync[:], sync)
 	h.Meta = meta
-	h.Schema = meta["avro.schema"]
+	h.Schema = meta[MetaSchema]
 	if h.Schema == nil {
 		return rd.parseErr("header has no avro.schema entry").WithVariant(jerr.InvalidHeader)
 	}
-	h.Codec = string(meta["avro.codec"])
+	h.Codec = string(meta[MetaCodec])
 	h.Size = rd.r.offset()
 	return nil
 }

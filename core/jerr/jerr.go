@@ -25,6 +25,7 @@ const (
 	Schema     Kind = "SchemaError"         // invalid or unsupported schema, or schemas differ
 	Codec      Kind = "CodecError"          // unknown codec or a block that does not decompress
 	Decode     Kind = "DecodeError"         // bad record data
+	Encode     Kind = "EncodeError"         // a value that the writer schema cannot hold
 	Config     Kind = "ConfigurationError"  // bad options
 	Internal   Kind = "InternalError"       // a bug in jetliner (e.g. a recovered panic)
 	Cancelled  Kind = "CancelledError"      // the read was closed or interrupted
@@ -51,6 +52,8 @@ const (
 	ColumnNotFound      = "ColumnNotFound"      // Schema: a selected column is not in the file
 	SchemaTooDeep       = "SchemaTooDeep"       // Schema: nested deeper than max_schema_depth allows
 	S3Error             = "S3Error"             // Source: S3 failed in a way that is not one of the kinds
+	InvalidValue        = "InvalidValue"        // Encode: a value does not fit the column's Avro type
+	SchemaMismatch      = "SchemaMismatch"      // Encode: a batch's columns differ from the first batch's
 )
 
 // defaultVariants is the variant of an error created without one.
@@ -63,6 +66,7 @@ var defaultVariants = map[Kind]string{
 	Schema:     "Schema",
 	Codec:      "Codec",
 	Decode:     InvalidData,
+	Encode:     InvalidValue,
 	Config:     "Configuration",
 	Internal:   "Internal",
 	Cancelled:  "Cancelled",
@@ -76,10 +80,10 @@ type Error struct {
 	Message string
 	Path    string
 	Block   int64  // 0-based index of the block in its file
-	Record  int64  // 0-based index of the record within its block
+	Record  int64  // 0-based index of the record within its block (a write: the row of the frame)
 	Offset  int64  // byte offset in the file where the bad data starts
 	Codec   string // the file's codec, on Codec errors
-	Field   string // the column concerned, on Schema errors about one
+	Field   string // the column concerned, on Schema and Encode errors about one
 	Err     error  // the underlying cause, if any
 }
 

@@ -408,8 +408,20 @@ func logicalName(s avro.Schema) string {
 	return ""
 }
 
+// TimezoneProp is the property with which jetliner's writer keeps a Polars
+// column's time zone on a timestamp schema: the logical type only says the
+// instants are UTC-based, so without it a Datetime("us", "Europe/Paris") would
+// read back in UTC. Other readers ignore it.
+const TimezoneProp = "jetliner.timezone"
+
 func applyLogical(n *Node, name string) {
 	utc := "UTC"
+	type propHaver interface{ Prop(string) any }
+	if ph, ok := n.Avro.(propHaver); ok {
+		if tz, ok := ph.Prop(TimezoneProp).(string); ok && tz != "" {
+			utc = tz
+		}
+	}
 	switch {
 	case n.Kind == Int && name == "date":
 		n.Logical, n.Type = Date, arrow.FixedWidthTypes.Date32

@@ -94,6 +94,12 @@ def _load() -> ctypes.CDLL:
         "jl_scan_stats": [ctypes.c_uint64],
         "jl_scan_close": [ctypes.c_uint64],
         "jl_count": [ctypes.c_char_p],
+        "jl_writer_open": [ctypes.c_char_p],
+        "jl_writer_write": [ctypes.c_uint64, ctypes.c_void_p],
+        "jl_writer_close": [ctypes.c_uint64],
+        "jl_writer_cancel": [ctypes.c_uint64],
+        "jl_writer_abort": [ctypes.c_uint64],
+        "jl_writer_free": [ctypes.c_uint64],
     }.items():
         fn = getattr(lib, name)
         fn.argtypes = args

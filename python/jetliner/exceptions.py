@@ -28,6 +28,7 @@ __all__ = [
     "CodecError",
     "ConfigurationError",
     "DecodeError",
+    "EncodeError",
     "FileNotFoundError",
     "ForkedProcessError",
     "InternalError",
@@ -477,6 +478,59 @@ class DecodeError(_Located):
         )
 
 
+class EncodeError(JetlinerError, ValueError):
+    """A value cannot be written with the Avro schema: a number out of the
+    range of an Avro int, a string that is none of an enum's symbols, a null in
+    a field that is not nullable, a time of day with nanoseconds.
+
+    Positionally ``(message, variant, path, column, row)``. Variants:
+    ``"InvalidValue"``, ``"SchemaMismatch"`` (a frame given to
+    :class:`AvroWriter` whose columns differ from the first one's).
+
+    Attributes
+    ----------
+    column
+        The column (``"a.b"`` for field ``b`` of Struct column ``a``, ``"a[]"``
+        for the items of List column ``a``), when the error is about a value.
+    row
+        The row of the value, from 0, counted over everything the writer was given.
+
+    Examples
+    --------
+    >>> try:
+    ...     jetliner.write_avro(df, "out.avro", schema=schema)
+    ... except jetliner.EncodeError as e:
+    ...     print(e.column, e.row)
+    """
+
+    _default_variant = "InvalidValue"
+    _fields = ("message", "variant", "path", "column", "row")
+    _label = "Encode error"
+
+    column: str | None
+    row: int | None
+
+    def __init__(
+        self,
+        message: str,
+        variant: str | None = None,
+        path: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(message, variant, path)
+        self.column = column
+        self.row = row
+
+    def _where(self) -> str:
+        where = super()._where()
+        if self.column is not None:
+            where += f" at column {self.column!r}"
+            if self.row is not None:
+                where += f", row {self.row}"
+        return where
+
+
 class ConfigurationError(JetlinerError, ValueError, TypeError):
     """An option has a bad value or type, or is unknown.
 
@@ -621,6 +675,7 @@ _BY_KIND: dict[str, type[JetlinerError]] = {
         SchemaError,
         CodecError,
         DecodeError,
+        EncodeError,
         ConfigurationError,
         InternalError,
     )
@@ -642,6 +697,9 @@ def from_engine(err: dict[str, Any]) -> JetlinerError:
         fields["codec"] = err.get("codec") or ""
     if cls is SchemaError:
         fields["schema_context"] = err.get("schema_context") or None
+    if cls is EncodeError:
+        fields["column"] = err.get("schema_context") or None
+        fields["row"] = err.get("record_index")
     return cls(**fields)
 
 
