@@ -59,7 +59,7 @@ demo: venv build
 
 test: lint test-go test-python docs
 
-test-go:
+test-go: $(VERSITYGW)
 	go vet ./...
 	go test ./...
 	go test -race ./core/scan/

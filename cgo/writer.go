@@ -62,6 +62,7 @@ type wireWriteOptions struct {
 	SyncInterval   int               `json:"sync_interval"`
 	Metadata       map[string][]byte `json:"metadata"` // values base64, as encoding/json does bytes
 	StorageOptions map[string]string `json:"storage_options"`
+	PartSize       int               `json:"part_size"` // S3 multipart part size; 0: the default
 	MangleNames    bool              `json:"mangle_names"`
 	Maps           bool              `json:"maps"`
 }
@@ -117,7 +118,7 @@ func jl_writer_open(optionsJSON *C.char) (out *C.char) {
 			cancel()
 			return reply(nil, err)
 		}
-		sink, err := source.Create(ctx, *o.Dest, &source.Options{Storage: o.StorageOptions})
+		sink, err := source.Create(ctx, *o.Dest, &source.Options{Storage: o.StorageOptions, PartSize: o.PartSize})
 		if err != nil {
 			cancel()
 			return reply(nil, err)

@@ -475,3 +475,102 @@ def test_s3_count_head_convert(s3: S3Env, tmp_path: Path, capsys: pytest.Capture
     assert code == 1
     assert "AuthenticationError" in err
     assert "wrongwrongwrong" not in err
+
+
+# --- convert to Avro ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("in.parquet", pl.DataFrame.write_parquet),
+        ("in.arrow", pl.DataFrame.write_ipc),
+        ("in.csv", pl.DataFrame.write_csv),
+        ("in.ndjson", pl.DataFrame.write_ndjson),
+        ("in.avro", jetliner.write_avro),
+    ],
+)
+def test_convert_to_avro(tmp_path: Path, name: str, write: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    df = pl.DataFrame(
+        {"id": range(3000), "name": [f"n{i}" for i in range(3000)], "x": [i / 3 for i in range(3000)]}
+    )
+    src = tmp_path / name
+    write(df, src)
+    out = tmp_path / "out.avro"
+    code, stdout, err = run(
+        capsys, "convert", str(src), str(out), "--codec", "zstd", "--compression-level", "5"
+    )
+    assert (code, stdout, err) == (0, "", "")
+    assert_frame_equal(jetliner.read_avro(out), df)
+    with out.open("rb") as fh:
+        reader = fastavro.reader(fh)
+        assert reader.codec == "zstandard"
+        assert [r["id"] for r in reader] == list(range(3000))  # fastavro reads it too
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "out.avro"])
+
+
+def test_convert_to_avro_options(trips: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.data"
+    code, _, err = run(
+        capsys, "convert", str(trips), str(out), "--format", "avro", "--codec", "deflate",
+        "-c", "id,rider", "-n", "1234", "--batch-size", "500",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert_frame_equal(
+        jetliner.read_avro(out), jetliner.read_avro(trips, columns=["id", "rider"], n_rows=1234)
+    )
+    # A Parquet file without the extension: --from says what it is.
+    pq_in = tmp_path / "data.bin"
+    jetliner.read_avro(trips).with_columns(pl.col("city").cast(pl.String)).write_parquet(pq_in)
+    code, _, err = run(
+        capsys, "convert", str(pq_in), str(tmp_path / "p.avro"), "--from", "parquet", "-n", "10"
+    )
+    assert (code, err) == (0, "")
+    assert jetliner.read_avro(tmp_path / "p.avro").height == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["in.parquet", "out.csv"], "only Avro converts to csv"),
+        (["in.avro", "out.avro", "--compression-level", "99", "--codec", "deflate"], "it takes 0 to 9"),
+    ],
+)
+def test_convert_to_avro_usage_errors(
+    trips: Path, tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / args[0]
+    if args[0].endswith(".avro"):
+        src = trips
+    else:
+        pl.DataFrame({"a": [1]}).write_parquet(src)
+    code, _, err = run(capsys, "convert", str(src), str(tmp_path / args[1]), *args[2:])
+    assert code == 2
+    assert message in err
+    assert not (tmp_path / args[1]).exists()
+    assert "invalid choice: 'lz4'" in usage_error(
+        capsys, "convert", str(trips), str(tmp_path / "o.avro"), "--codec", "lz4"
+    )
+
+
+def test_failed_convert_to_avro_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    # Polars infers Int64 from the first 100 rows; row 300 does not parse.
+    src.write_text("id\n" + "".join(f"{i}\n" for i in range(300)) + "not-a-number\n")
+    old = tmp_path / "out.avro"
+    old.write_bytes(b"previous contents")
+    code, _, err = run(capsys, "convert", str(src), str(old), "--from", "csv")
+    assert code == 1
+    assert "error" in err
+    assert old.read_bytes() == b"previous contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.avro"]
+
+
+def test_convert_to_avro_on_s3(trips: Path, s3: S3Env, capsys: pytest.CaptureFixture[str]) -> None:
+    s3.server.create_bucket(s3.bucket)
+    uri = f"s3://{s3.bucket}/cli/trips.avro"
+    opts = s3.options()
+    args = [f"-s{k}={v}" for k, v in opts.items()]
+    code, _, err = run(capsys, "convert", str(trips), uri, *args)
+    assert (code, err) == (0, "")
+    assert_frame_equal(jetliner.read_avro(uri, storage_options=opts), jetliner.read_avro(trips))

@@ -26,6 +26,9 @@ type Options struct {
 	// and BufferBytes/2 bytes are fetched ahead of the reader (0: 4 and 64 MiB).
 	BufferBlocks int
 	BufferBytes  int64
+	// PartSize is the size of one part of an S3 multipart upload, when writing
+	// (0: DefaultS3PartSize; else from MinS3PartSize to MaxS3PartSize).
+	PartSize int
 }
 
 // IsS3 reports whether name is an s3:// URI.

@@ -31,6 +31,11 @@ DEFAULT_SYNC_INTERVAL = 64_000
 MIN_SYNC_INTERVAL = 32
 MAX_SYNC_INTERVAL = 1 << 30
 
+#: The size of one part of an S3 multipart upload, and its bounds (S3's own).
+DEFAULT_PART_SIZE = 8 << 20
+MIN_PART_SIZE = 5 << 20
+MAX_PART_SIZE = 5 << 30
+
 CODECS = ("null", "deflate", "snappy", "zstandard", "zstd", "bzip2", "xz")
 
 Destination = Union[str, "os.PathLike[str]", IO[bytes]]
@@ -178,6 +183,11 @@ class AvroWriter:
         the format's own and are refused.
     storage_options
         S3 settings, as for reading (see :func:`scan_avro`).
+    part_size
+        S3 only: the size in bytes of one part of the multipart upload (default
+        8 MiB; S3 allows 5 MiB to 5 GiB, and at most 10,000 parts). A write
+        smaller than one part is sent as a single object. Up to four parts
+        upload at once, so memory grows with it.
     mangle_names
         Make column and field names that are not valid Avro names valid
         (invalid characters become ``_``) instead of raising.
@@ -214,6 +224,7 @@ class AvroWriter:
         sync_interval: int = DEFAULT_SYNC_INTERVAL,
         metadata: Mapping[str, str | bytes] | None = None,
         storage_options: dict[str, str] | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
         mangle_names: bool = False,
         maps: bool = False,
     ) -> None:
@@ -237,6 +248,7 @@ class AvroWriter:
             "sync_interval": _check_int("sync_interval", sync_interval, MIN_SYNC_INTERVAL, MAX_SYNC_INTERVAL),
             "metadata": _metadata(metadata),
             "storage_options": check_storage_options(storage_options),
+            "part_size": _check_int("part_size", part_size, MIN_PART_SIZE, MAX_PART_SIZE),
             "mangle_names": bool(mangle_names),
             "maps": bool(maps),
         }
@@ -415,6 +427,7 @@ def write_avro(
     sync_interval: int = DEFAULT_SYNC_INTERVAL,
     metadata: Mapping[str, str | bytes] | None = None,
     storage_options: dict[str, str] | None = None,
+    part_size: int = DEFAULT_PART_SIZE,
     mangle_names: bool = False,
     maps: bool = False,
 ) -> None:
@@ -449,6 +462,9 @@ def write_avro(
         Extra header metadata, ``str`` or ``bytes`` values (``avro.*`` keys refused).
     storage_options
         S3 settings, as for reading.
+    part_size
+        S3 only: bytes per part of the multipart upload (default 8 MiB, 5 MiB
+        to 5 GiB); see :class:`AvroWriter`.
     mangle_names
         Make invalid Avro names valid instead of raising.
     maps
@@ -478,6 +494,7 @@ def write_avro(
         sync_interval=sync_interval,
         metadata=metadata,
         storage_options=storage_options,
+        part_size=part_size,
         mangle_names=mangle_names,
         maps=maps,
     ) as writer:
@@ -496,6 +513,7 @@ def sink_avro(
     sync_interval: int = DEFAULT_SYNC_INTERVAL,
     metadata: Mapping[str, str | bytes] | None = None,
     storage_options: dict[str, str] | None = None,
+    part_size: int = DEFAULT_PART_SIZE,
     mangle_names: bool = False,
     maps: bool = False,
 ) -> None:
@@ -529,6 +547,8 @@ def sink_avro(
         As for :func:`write_avro`.
     storage_options
         As for :func:`write_avro`.
+    part_size
+        As for :func:`write_avro`.
     mangle_names
         As for :func:`write_avro`.
     maps
@@ -555,6 +575,7 @@ def sink_avro(
         sync_interval=sync_interval,
         metadata=metadata,
         storage_options=storage_options,
+        part_size=part_size,
         mangle_names=mangle_names,
         maps=maps,
     ) as writer:

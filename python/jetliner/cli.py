@@ -5,7 +5,8 @@
     jetliner schema FILE             the Avro schema and the Polars schema
     jetliner head FILE [-n N]        the first rows
     jetliner count FILE              the number of records, from the block headers
-    jetliner convert FILE OUT        to Parquet (or CSV, NDJSON, Arrow IPC), streaming
+    jetliner convert FILE OUT        to Parquet (or CSV, NDJSON, Arrow IPC), streaming;
+                                     or from any of them (or Avro) to Avro
 
 ``FILE`` is anything the Python API reads: a path, a glob, a ``file://`` URL or an
 ``s3://`` URI. S3 credentials come from the environment as for the API, or from
@@ -23,7 +24,7 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TextIO, cast
 
@@ -31,7 +32,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from . import __version__, _native, _options
-from ._api import _HEADER_CHUNK_SIZE
+from ._api import _HEADER_CHUNK_SIZE, scan_avro
 from ._options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_BUFFER_BLOCKS,
@@ -62,7 +63,11 @@ _CONVERT_FORMATS = {
     ".arrow": "ipc",
     ".ipc": "ipc",
     ".feather": "ipc",
+    ".avro": "avro",
 }
+
+# Avro's codecs, as write_avro names them (zstd is zstandard's short name).
+_AVRO_CODECS = ("null", "deflate", "snappy", "zstandard", "zstd", "bzip2", "xz")
 
 
 # The --compression choices, as Polars names them.
@@ -220,15 +225,33 @@ def _parser() -> _Parser:
     p = sub.add_parser(
         "convert",
         parents=[source, read],
-        help="convert to Parquet (or CSV, NDJSON, Arrow IPC)",
-        description="Convert Avro to Parquet, streaming: batches are written as they are "
-        "read, so memory stays bounded whatever the input's size. The format follows OUT's "
-        "extension (.parquet, .csv, .ndjson/.jsonl, .arrow/.ipc/.feather) unless --format "
-        "says. OUT appears only once the conversion has succeeded.",
+        help="convert Avro to Parquet (or CSV, NDJSON, Arrow IPC), or any of them to Avro",
+        description="Convert Avro to Parquet, or Parquet, Arrow IPC, CSV, NDJSON or Avro to "
+        "Avro, streaming: batches are written as they are read, so memory stays bounded "
+        "whatever the input's size. The output format follows OUT's extension (.parquet, "
+        ".csv, .ndjson/.jsonl, .arrow/.ipc/.feather, .avro) unless --format says; the input's "
+        "follows FILE's unless --from says (Avro by default). OUT appears only once the "
+        "conversion has succeeded.",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("out", metavar="OUT")
-    p.add_argument("--format", choices=["parquet", "csv", "ndjson", "ipc"], help="the output format")
+    p.add_argument("out", metavar="OUT", help="a path, or an s3:// URI when writing Avro")
+    p.add_argument("--format", choices=["parquet", "csv", "ndjson", "ipc", "avro"], help="the output format")
+    p.add_argument(
+        "--from",
+        dest="source_format",
+        choices=["avro", "parquet", "csv", "ndjson", "ipc"],
+        help="the input format (default: from FILE's extension, else avro); "
+        "only Avro can be converted to the other formats",
+    )
+    p.add_argument(
+        "--codec", default="snappy", choices=_AVRO_CODECS, help="Avro output: the codec (default snappy)"
+    )
+    p.add_argument(
+        "--compression-level",
+        type=int,
+        metavar="N",
+        help="Avro output: the codec's level (deflate 0-9, zstandard 1-22, bzip2 1-9)",
+    )
     p.add_argument(
         "--compression",
         default="zstd",
@@ -362,7 +385,7 @@ def _in_thread(fn: Any) -> Any:
 
 def _convert(args: argparse.Namespace, out: TextIO) -> int:
     target = Path(args.out)
-    if target.is_dir():
+    if not args.out.startswith("s3://") and target.is_dir():
         raise _UsageError(f"OUT is a directory: {args.out}")
     fmt = args.format or _CONVERT_FORMATS.get(target.suffix.lower())
     if fmt is None:
@@ -370,6 +393,15 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
             f"cannot tell the output format from {args.out!r}: use an extension "
             f"({', '.join(sorted(_CONVERT_FORMATS))}) or --format"
         )
+    source_fmt = args.source_format or _input_format(args.file)
+    if fmt == "avro":
+        return _convert_to_avro(args, source_fmt)
+    if source_fmt != "avro":
+        raise _UsageError(
+            f"only Avro converts to {fmt}: {source_fmt} converts to Avro (OUT.avro or --format avro)"
+        )
+    if args.out.startswith("s3://"):
+        raise _UsageError(f"{fmt} output goes to a local path; only Avro is written to S3")
     opts = _read_options(args)
     with (
         MultiAvroReader(args.file, n_rows=args.n_rows, progress=args.progress, **opts) as reader,
@@ -378,6 +410,53 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
         rows = _write(reader, tmp, fmt, args.compression)
     if args.progress:
         sys.stderr.write(f"wrote {rows:,} rows to {target}\n")
+    return EXIT_OK
+
+
+def _input_format(name: str) -> str:
+    """The input format that FILE's extension names; Avro when it names none."""
+    fmt = _CONVERT_FORMATS.get(Path(name.rstrip("/")).suffix.lower(), "avro")
+    return fmt
+
+
+def _convert_to_avro(args: argparse.Namespace, source_fmt: str) -> int:
+    """Any input Polars scans (or Avro, through jetliner's scan) streamed into an
+    Avro file by sink_avro: Polars' streaming engine hands over batches, so memory
+    stays at a few of them whatever the input's size."""
+    from ._writer import sink_avro
+
+    opts = _read_options(args)
+    columns = opts.pop("projected_columns")
+    if source_fmt == "avro":
+        lf = scan_avro(args.file, n_rows=args.n_rows, **opts)
+    else:
+        if args.storage_option:
+            raise _UsageError(
+                f"-s/--storage-option applies to Avro: {source_fmt} input is read by Polars, "
+                "which takes S3 settings from the environment"
+            )
+        scans: dict[str, Callable[[str], pl.LazyFrame]] = {
+            "parquet": pl.scan_parquet,
+            "ipc": pl.scan_ipc,
+            "csv": pl.scan_csv,
+            "ndjson": pl.scan_ndjson,
+        }
+        lf = scans[source_fmt](args.file)
+        if args.row_index_name:
+            lf = lf.with_row_index(args.row_index_name, offset=args.row_index_offset)
+        if args.n_rows is not None:
+            lf = lf.head(args.n_rows)
+    if columns:
+        lf = lf.select(columns)
+    sink_avro(
+        lf,
+        args.out,
+        codec=args.codec,
+        compression_level=args.compression_level,
+        storage_options=dict(args.storage_option) or None,
+    )
+    if args.progress:
+        sys.stderr.write(f"wrote {args.out}\n")
     return EXIT_OK
 
 
